@@ -1,0 +1,22 @@
+"""gunicorn settings for ``gunicorn wsgi:app``; each can be overridden on the command line.
+
+A login spends most of its time waiting for WeChat (50-300 ms), so workers are threaded:
+a worker keeps serving other requests while some wait on the network.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+keepalive = 5
+timeout = 30  # a worker silent this long is restarted; WeChat calls time out well before
+graceful_timeout = 30
+max_requests = 10000  # recycle workers now and then, staggered by the jitter
+max_requests_jitter = 1000
+accesslog = "-"
+errorlog = "-"
+# gunicorn trusts X-Forwarded-Proto (https behind a TLS-terminating proxy) only from these.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

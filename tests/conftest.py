@@ -1,0 +1,129 @@
+"""Fixtures: a real WeChat simulator over HTTP, a migrated database, and the app on top.
+
+The database is SQLite (a temporary file) unless ``TEST_DATABASE_URL`` names another, e.g.
+``postgresql+psycopg://postgres@127.0.0.1:5432/test`` or
+``mysql+pymysql://root@127.0.0.1:3306/test``. That database is wiped and migrated afresh.
+"""
+
+import os
+import threading
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
+from werkzeug.serving import make_server
+
+from wxlogin import MIGRATIONS, create_app
+from wxlogin.config import normalize_database_url
+from wxlogin.extensions import db
+from wxlogin.simulator import Simulator, create_simulator_app
+
+APPID = "wxtest00000000001"
+SECRET = "test-secret-of-app-one"
+OTHER_APPID = "wxtest00000000002"
+OTHER_SECRET = "test-secret-of-app-two"
+JWT_KEY = "test-signing-key-" + "k" * 32
+WX_TIMEOUT = 1.0
+
+
+class LiveServer:
+    """A WSGI app served on 127.0.0.1 by a werkzeug thread, for real HTTP in tests."""
+
+    def __init__(self, wsgi_app):
+        self._server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._server.shutdown()
+        self._thread.join()
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    """The standalone simulator, checking our apps' secrets like WeChat does."""
+    sim = Simulator({APPID: SECRET, OTHER_APPID: OTHER_SECRET}, timeout_sleep=WX_TIMEOUT + 1)
+    server = LiveServer(create_simulator_app(sim))
+    sim.url = server.url
+    yield sim
+    server.stop()
+
+
+def app_config(database_url, simulator_url, **overrides):
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "JWT_SECRET_KEY": JWT_KEY,
+        "WX_APPS": {APPID: SECRET, OTHER_APPID: OTHER_SECRET},
+        "WX_API_BASE": simulator_url,
+        "WX_TIMEOUT": WX_TIMEOUT,
+        **overrides,
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory, simulator):
+    """The test database, emptied and brought to the latest migration once per run."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    url = normalize_database_url(url) if url else f"sqlite:///{tmp_path_factory.mktemp('db')}/test.sqlite"
+    app = create_app(app_config(url, simulator.url))
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade(directory=str(MIGRATIONS))
+    yield url
+    with app.app_context():
+        downgrade(directory=str(MIGRATIONS), revision="base")
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url, simulator, tmp_path):
+    app = create_app(app_config(database_url, simulator.url), instance_path=str(tmp_path))
+    with app.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def fresh_code(name):
+    """A code the simulator accepts once, logging in as the stable user ``name``."""
+    return f"sim:{name}:{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def login(client):
+    """Log a simulated user in; returns the login response's JSON."""
+
+    def login(name="alice", **body):
+        response = client.post("/wx/login", json={"code": fresh_code(name), **body})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    return login
+
+
+@pytest.fixture
+def auth(login):
+    """Headers of a freshly logged-in user, as the mini program sends them."""
+
+    def auth(name="alice"):
+        return {"Authentication": login(name)["access_token"]}
+
+    return auth

@@ -1,0 +1,167 @@
+"""POST /wx/login through the simulator over HTTP, checked in the response and the database."""
+
+import logging
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from wxlogin.extensions import db
+from wxlogin.models import User
+from wxlogin.simulator import _stable_id
+
+from .conftest import APPID, OTHER_APPID, SECRET, fresh_code
+
+
+def user_rows(app):
+    with app.app_context():
+        return db.session.scalars(sa.select(User)).all()
+
+
+def test_first_login_creates_the_user_and_returns_tokens(client, app):
+    response = client.post("/wx/login", json={"code": fresh_code("alice")})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 7200
+    assert body["is_new_user"] is True
+    assert body["access_token"] != body["refresh_token"]
+    assert body["user"]["openid"] == _stable_id("o", f"{APPID}:alice")
+    assert set(body["user"]) == {
+        "id", "openid", "unionid", "nickname", "avatar_url", "created_at", "last_login_at"
+    }
+    [row] = user_rows(app)
+    assert (row.id, row.appid, row.login_count) == (body["user"]["id"], APPID, 1)
+    assert row.session_key and row.session_key not in response.get_data(as_text=True)
+
+
+def test_next_login_updates_the_same_user(client, app, login):
+    first = login("bob")
+    second = login("bob")
+    assert second["is_new_user"] is False
+    assert second["user"]["id"] == first["user"]["id"]
+    assert second["user"]["last_login_at"] > first["user"]["last_login_at"]
+    [row] = user_rows(app)
+    assert row.login_count == 2
+
+
+def test_js_code_is_an_alias_and_a_client_secret_is_ignored(client, app, caplog):
+    caplog.set_level(logging.DEBUG)
+    # The simulator rejects any secret but the configured one, so a 200 proves ours was used.
+    response = client.post(
+        "/wx/login",
+        json={"js_code": fresh_code("carol"), "appid": APPID, "secret": "leaked-client-secret"},
+    )
+    assert response.status_code == 200
+    assert "leaked-client-secret" not in caplog.text
+    assert SECRET not in caplog.text
+    with app.app_context():
+        row = db.session.scalars(sa.select(User)).one()
+        assert "leaked-client-secret" not in repr([getattr(row, c.key) for c in User.__table__.c])
+
+
+def test_appid_picks_one_of_the_configured_mini_programs(client, login):
+    default = login("dave")
+    other = login("dave", appid=OTHER_APPID)
+    assert other["user"]["id"] != default["user"]["id"]
+    assert other["user"]["openid"] == _stable_id("o", f"{OTHER_APPID}:dave")
+    assert other["user"]["unionid"] == default["user"]["unionid"]
+
+
+def test_unknown_appid_is_refused(client, app):
+    response = client.post("/wx/login", json={"code": fresh_code("eve"), "appid": "wxnotours"})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
+    assert user_rows(app) == []
+
+
+def test_codes_are_opaque_strings(client):
+    """A code is sent as one query value, whatever it holds."""
+    name = "x&secret=evil&appid=wxother #?=%00ü"
+    response = client.post("/wx/login", json={"code": f"sim:{name}:1"})
+    assert response.status_code == 200
+    assert response.get_json()["user"]["openid"] == _stable_id("o", f"{APPID}:{name}")
+
+
+@pytest.mark.parametrize(
+    "code, status, slug",
+    [
+        ("not-a-code", 401, "invalid_code"),
+        ("sim-fail:40029", 401, "invalid_code"),
+        ("sim-fail:40163", 401, "code_used"),
+        ("sim-fail:45011", 429, "rate_limited"),
+        ("sim-fail:40226", 403, "user_blocked"),
+        ("sim-fail:-1", 503, "upstream_unavailable"),
+        ("sim-fail:40125", 502, "upstream_error"),
+        ("sim-fail:nonjson", 502, "upstream_error"),
+        ("sim-fail:timeout", 504, "upstream_timeout"),
+    ],
+)
+def test_wechat_failures_answer_as_api_md_says(client, app, code, status, slug):
+    response = client.post("/wx/login", json={"code": code})
+    assert response.status_code == status
+    body = response.get_json()
+    assert body["error"] == slug and body["message"]
+    if status == 429:
+        assert int(response.headers["Retry-After"]) > 0
+    assert user_rows(app) == []
+
+
+def test_a_used_code_is_refused(client):
+    code = fresh_code("frank")
+    assert client.post("/wx/login", json={"code": code}).status_code == 200
+    response = client.post("/wx/login", json={"code": code})
+    assert (response.status_code, response.get_json()["error"]) == (401, "code_used")
+
+
+def test_a_busy_wechat_is_retried(client):
+    code = fresh_code("grace").replace("sim:", "sim-flaky:", 1)
+    response = client.post("/wx/login", json={"code": code})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "kwargs, status",
+    [
+        ({"json": {}}, 422),
+        ({"json": {"code": ""}}, 422),
+        ({"json": {"code": 42}}, 422),
+        ({"json": {"code": "a" * 257}}, 422),
+        ({"json": {"code": "sim:a\x00b"}}, 422),
+        ({"json": ["sim:alice"]}, 422),
+        ({"data": "code=sim:alice", "content_type": "application/x-www-form-urlencoded"}, 400),
+        ({"data": "{not json", "content_type": "application/json"}, 400),
+    ],
+)
+def test_bad_login_bodies_are_refused(client, kwargs, status):
+    response = client.post("/wx/login", **kwargs)
+    assert response.status_code == status
+    assert response.get_json()["error"] == "invalid_request"
+
+
+def test_missing_code_names_the_field(client):
+    body = client.post("/wx/login", json={"appid": APPID}).get_json()
+    assert "code" in body["details"]
+
+
+def test_concurrent_first_logins_make_one_user(app):
+    """30 simultaneous first logins of one new WeChat user: one row, one is_new_user."""
+    barrier = threading.Barrier(30)
+    results = []
+
+    def log_in():
+        client = app.test_client()
+        barrier.wait()
+        response = client.post("/wx/login", json={"code": fresh_code("racer")})
+        results.append((response.status_code, (response.get_json() or {}).get("is_new_user")))
+
+    threads = [threading.Thread(target=log_in) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [status for status, _ in results] == [200] * 30
+    assert sum(1 for _, is_new in results if is_new) == 1
+    [row] = user_rows(app)
+    assert row.login_count == 30

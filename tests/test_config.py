@@ -1,0 +1,111 @@
+"""Configuration modes: production refuses to start without secrets; development needs nothing."""
+
+from pathlib import Path
+
+import pytest
+import requests
+
+from wxlogin import create_app
+from wxlogin.config import SIMULATOR_APPID, ConfigError, normalize_database_url, parse_apps
+
+from .conftest import LiveServer
+
+READ_VARIABLES = (
+    "DATABASE_URL", "JWT_SECRET_KEY", "WX_APPID", "WX_SECRET", "WX_APPS", "WX_API_BASE",
+    "WX_TIMEOUT", "JWT_ACCESS_TOKEN_EXPIRES", "JWT_REFRESH_TOKEN_EXPIRES", "FLASK_DEBUG",
+)
+
+
+@pytest.fixture
+def environ(monkeypatch, tmp_path):
+    """A clean environment: only what each test sets."""
+    for name in READ_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/app.sqlite")
+    return monkeypatch
+
+
+PRODUCTION = {"WX_APPID": "wxprod", "WX_SECRET": "s3cret", "JWT_SECRET_KEY": "k" * 32}
+
+
+@pytest.mark.parametrize(
+    "unset, named",
+    [("JWT_SECRET_KEY", "JWT_SECRET_KEY"), ("WX_APPID", "WX_APPID"), ("WX_SECRET", "WX_SECRET")],
+)
+def test_production_refuses_to_start_without_secrets(environ, tmp_path, unset, named):
+    for name, value in PRODUCTION.items():
+        if name != unset:
+            environ.setenv(name, value)
+    with pytest.raises(ConfigError, match=named):
+        create_app(instance_path=str(tmp_path))
+
+
+def test_production_refuses_a_short_signing_key(environ, tmp_path):
+    for name, value in {**PRODUCTION, "JWT_SECRET_KEY": "short"}.items():
+        environ.setenv(name, value)
+    with pytest.raises(ConfigError, match="JWT_SECRET_KEY is too short"):
+        create_app(instance_path=str(tmp_path))
+
+
+def test_production_starts_with_secrets_and_no_simulator(environ, tmp_path):
+    for name, value in PRODUCTION.items():
+        environ.setenv(name, value)
+    environ.setenv("WX_TIMEOUT", "2.5")
+    environ.setenv("JWT_ACCESS_TOKEN_EXPIRES", "60")
+    app = create_app(instance_path=str(tmp_path))
+    assert app.config["WX_APPS"] == {"wxprod": "s3cret"}
+    assert app.extensions["wechat"].base_url == "https://api.weixin.qq.com"
+    assert app.extensions["wechat"].timeout == 2.5
+    assert app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds() == 60
+    assert app.test_client().get("/_simulator/sns/jscode2session").status_code == 404
+
+
+@pytest.mark.parametrize("name, value", [("WX_TIMEOUT", "soon"), ("JWT_ACCESS_TOKEN_EXPIRES", "-5")])
+def test_bad_numbers_are_named(environ, tmp_path, name, value):
+    environ.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        create_app(instance_path=str(tmp_path))
+
+
+def test_apps_come_from_wx_appid_then_wx_apps():
+    apps = parse_apps({"WX_APPID": "wxa", "WX_SECRET": "sa", "WX_APPS": " wxb:sb , wxc:sc "})
+    assert list(apps.items()) == [("wxa", "sa"), ("wxb", "sb"), ("wxc", "sc")]
+    with pytest.raises(ConfigError, match="WX_APPS"):
+        parse_apps({"WX_APPS": "wxb"})
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("mysql://root@h/test", "mysql+pymysql://root@h/test?charset=utf8mb4"),
+        ("mysql+pymysql://root@h/test?charset=utf8", "mysql+pymysql://root@h/test?charset=utf8"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
+def test_database_urls_get_our_drivers(given, expected):
+    assert normalize_database_url(given) == expected
+
+
+def test_development_runs_with_nothing_configured(environ, tmp_path):
+    """What ``flask --app wxlogin run --debug`` does with no variable set at all."""
+    environ.delenv("DATABASE_URL")
+    environ.setenv("FLASK_DEBUG", "1")
+    app = create_app(instance_path=str(tmp_path))
+    assert app.debug
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/wxlogin.sqlite"
+    assert app.config["JWT_SECRET_KEY"] == Path(tmp_path, "dev-jwt-secret").read_text()
+    assert app.config["WX_APPS"] == {SIMULATOR_APPID: "simulator-secret"}
+    # The app logs in through its own simulator, over HTTP, as curl would reach it.
+    server = LiveServer(app)
+    try:
+        login = requests.post(f"{server.url}/wx/login", json={"code": "sim:alice"}, timeout=10)
+        assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
+        again = requests.post(f"{server.url}/wx/login", json={"code": "sim:alice"}, timeout=10)
+        assert (again.status_code, again.json()["error"]) == (401, "code_used")
+        me = requests.get(f"{server.url}/wx/me", headers={"Authentication": token}, timeout=10)
+        assert me.json()["id"] == login.json()["user"]["id"]
+    finally:
+        server.stop()

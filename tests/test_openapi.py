@@ -1,0 +1,43 @@
+"""/openapi.json documents every route of API.md that exists, with its schemas."""
+
+EXPECTED = {
+    "/wx/login": {"post"},
+    "/wx/findsome": {"get"},
+    "/wx/me": {"get", "patch"},
+    "/wx/notes": {"get", "post"},
+    "/wx/notes/{note_id}": {"get", "patch", "delete"},
+    "/healthz": {"get"},
+}
+
+
+def test_every_route_is_documented(client):
+    spec = client.get("/openapi.json").get_json()
+    documented = {path: set(ops) - {"parameters"} for path, ops in spec["paths"].items()}
+    assert documented == EXPECTED
+
+
+def test_protected_routes_name_the_authentication_header(client):
+    spec = client.get("/openapi.json").get_json()
+    scheme = spec["components"]["securitySchemes"]["Authentication"]
+    assert scheme == {"type": "apiKey", "in": "header", "name": "Authentication"}
+    assert spec["paths"]["/wx/me"]["get"]["security"] == [{"Authentication": []}]
+    assert "security" not in spec["paths"]["/wx/login"]["post"]
+    assert "401" in spec["paths"]["/wx/notes"]["get"]["responses"]
+
+
+def test_schemas_match_the_contract(client):
+    schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
+    assert set(schemas["Error"]["properties"]) == {"error", "message", "details"}
+    assert set(schemas["User"]["properties"]) == {
+        "id", "openid", "unionid", "nickname", "avatar_url", "created_at", "last_login_at"
+    }
+    assert set(schemas["LoginResult"]["properties"]) == {
+        "access_token", "refresh_token", "token_type", "expires_in", "is_new_user", "user"
+    }
+    assert schemas["NoteCreate"]["properties"]["title"]["maxLength"] == 200
+
+
+def test_swagger_ui_is_served(client):
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert b"swagger" in response.data.lower()

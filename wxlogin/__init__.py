@@ -1,0 +1,96 @@
+"""wxlogin: the login backend of a WeChat Mini Program.
+
+``flask --app wxlogin run --debug`` serves it with nothing configured (SQLite in the
+instance folder, the built-in WeChat simulator); ``gunicorn wsgi:app`` in production.
+"""
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from . import config as settings
+from . import redaction
+from .cli import register_commands
+from .database import engine_options
+from .errors import register_errorhandlers
+from .extensions import api, db, jwt, migrate
+from .simulator import Simulator, init_simulator
+from .tokens import JWT_SETTINGS, TokenHeaderMiddleware
+from .wechat import WeChatClient
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+DEFAULTS = {
+    "MAX_CONTENT_LENGTH": settings.MAX_BODY_BYTES,
+    "API_TITLE": "wxlogin",
+    "API_VERSION": "1.0",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "/docs",
+    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    **JWT_SETTINGS,
+}
+
+
+def create_app(config=None, instance_path=None):
+    """Build the app from the environment, then ``config`` (a mapping, e.g. from tests)."""
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config.update(settings.from_environ())
+    app.config.update(config or {})
+    settings.finalize(app)
+    redaction.install()
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    app.wsgi_app = TokenHeaderMiddleware(app.wsgi_app)
+    if app.debug and not app.testing:
+        upgrade_database(app)
+    return app
+
+
+def register_extensions(app):
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    )
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    jwt.init_app(app)
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "Authentication", {"type": "apiKey", "in": "header", "name": "Authentication"}
+    )
+    embedded = app.config.get("WX_SIMULATOR_EMBEDDED", False)
+    app.extensions["wechat"] = WeChatClient(
+        app.config["WX_APPS"],
+        base_url=None if embedded else app.config["WX_API_BASE"],
+        timeout=app.config["WX_TIMEOUT"],
+    )
+    if embedded:
+        logging.getLogger(__name__).warning(
+            "WX_APPID is not set: logging in through the built-in WeChat simulator at "
+            "/_simulator (codes like sim:alice). Development only."
+        )
+        simulator = Simulator(app.config["WX_APPS"], timeout_sleep=app.config["WX_TIMEOUT"] + 1)
+        init_simulator(app, simulator, url_prefix="/_simulator")
+
+
+def register_blueprints(app):
+    from . import auth, data, health
+
+    for module in (auth, data, health):
+        api.register_blueprint(module.blp)
+
+
+def upgrade_database(app):
+    """Development convenience: bring the database to the latest migration at start-up.
+
+    Production runs ``flask db upgrade`` as a deploy step instead.
+    """
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))

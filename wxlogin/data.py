@@ -1,0 +1,89 @@
+"""Data blueprint: the caller's own profile and notes. Every route needs an access token."""
+
+from flask_jwt_extended import current_user
+
+from . import notes
+from .blueprint import Blueprint
+from .schemas import (
+    DeletedSchema,
+    FindSomeSchema,
+    NoteCreateSchema,
+    NotePageSchema,
+    NotePatchSchema,
+    NoteSchema,
+    PageArgsSchema,
+    UserPatchSchema,
+    UserSchema,
+)
+from .users import update_profile
+
+blp = Blueprint("data", __name__, url_prefix="/wx", description="The caller's own data.")
+
+# ``token_required`` comes first, right under the route: a request without a valid token is
+# refused before its body or query is even looked at.
+
+
+@blp.get("/findsome")
+@blp.token_required
+@blp.response(200, FindSomeSchema)
+def findsome():
+    """The caller and their latest 100 notes (the seed's query route)."""
+    return {"user": current_user, "notes": notes.latest_notes(current_user.id)}
+
+
+@blp.get("/me")
+@blp.token_required
+@blp.response(200, UserSchema)
+def get_me():
+    return current_user
+
+
+@blp.patch("/me")
+@blp.token_required
+@blp.arguments(UserPatchSchema)
+@blp.response(200, UserSchema)
+def patch_me(changes):
+    return update_profile(current_user, changes)
+
+
+@blp.get("/notes")
+@blp.token_required
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, NotePageSchema)
+def list_notes(args):
+    """The caller's notes, newest first."""
+    return notes.page_of_notes(current_user.id, args["page"], args["per_page"])
+
+
+@blp.post("/notes")
+@blp.token_required
+@blp.arguments(NoteCreateSchema)
+@blp.response(201, NoteSchema)
+def create_note(args):
+    return notes.create_note(current_user.id, args["title"], args["content"])
+
+
+@blp.get("/notes/<int:note_id>")
+@blp.token_required
+@blp.response(200, NoteSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+def get_note(note_id):
+    return notes.get_note(current_user.id, note_id)
+
+
+@blp.patch("/notes/<int:note_id>")
+@blp.token_required
+@blp.arguments(NotePatchSchema)
+@blp.response(200, NoteSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+def patch_note(changes, note_id):
+    return notes.update_note(notes.get_note(current_user.id, note_id), changes)
+
+
+@blp.delete("/notes/<int:note_id>")
+@blp.token_required
+@blp.response(200, DeletedSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+def delete_note(note_id):
+    notes.delete_note(notes.get_note(current_user.id, note_id))
+    return {"deleted": True}

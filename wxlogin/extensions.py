@@ -1,0 +1,28 @@
+"""The extension instances, bare: ``create_app`` binds them to an app (cookiecutter-flask style)."""
+
+from flask_jwt_extended import JWTManager
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase
+
+from .schemas import ErrorSchema
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class WxApi(Api):
+    """flask-smorest's Api documenting our own error body instead of its default one."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        """Errors are rendered by ``wxlogin.errors``; smorest must not register its own."""
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+jwt = JWTManager()
+api = WxApi()

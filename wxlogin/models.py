@@ -1,0 +1,83 @@
+"""Database models: a WeChat user of one mini program, and the user's notes."""
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+
+# MySQL's DATETIME drops fractions of a second unless told otherwise; "newest first"
+# needs them.
+_DATETIME = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+# Integer primary keys: a path id above this cannot exist and must not reach the database,
+# where PostgreSQL would reject it as out of range.
+MAX_ID = 2**31 - 1
+# Tables on MySQL/MariaDB are utf8mb4 whatever the server default, so emoji survive.
+_MYSQL_TABLE = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Stored as naive UTC (portable to all three databases), read back as aware UTC."""
+
+    impl = _DATETIME
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class User(db.Model):
+    """One WeChat identity, ``(appid, openid)``, with what we keep about it."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.UniqueConstraint("appid", "openid", name="uq_users_appid_openid"),
+        _MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appid: Mapped[str] = mapped_column(sa.String(32))
+    openid: Mapped[str] = mapped_column(sa.String(64))
+    unionid: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    # Needed later to decrypt user data and to check the WeChat session; never sent out.
+    session_key: Mapped[str | None] = mapped_column(sa.String(255))
+    nickname: Mapped[str | None] = mapped_column(sa.String(64))
+    avatar_url: Mapped[str | None] = mapped_column(sa.String(1024))
+    login_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self):
+        return f"<User {self.id} {self.appid}/{self.openid}>"
+
+
+class Note(db.Model):
+    """A short text a user keeps; the data routes' example resource."""
+
+    __tablename__ = "notes"
+    __table_args__ = (
+        # The listing is "this user's notes, newest first".
+        sa.Index("ix_notes_user_id_created_at", "user_id", "created_at"),
+        _MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    content: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self):
+        return f"<Note {self.id} of user {self.user_id}>"

@@ -1,0 +1,154 @@
+"""Marshmallow schemas: request validation, response shapes and the OpenAPI document."""
+
+import unicodedata
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+# --- field types -----------------------------------------------------------------------
+
+
+def _storable(value, *, multiline):
+    """Refuse text no database can keep (NUL, lone surrogates) and stray control characters."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("Must be valid Unicode text.") from None
+    allowed = "\t\n\r" if multiline else ""
+    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
+        raise ValidationError("Must not contain control characters.")
+
+
+class Line(fields.String):
+    """One line of text: no control characters."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        _storable(value, multiline=False)
+        return value
+
+
+class Text(fields.String):
+    """Free text: newlines and tabs allowed, other control characters not."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        _storable(value, multiline=True)
+        return value
+
+
+# --- errors ----------------------------------------------------------------------------
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True, metadata={"description": "Machine-readable slug (API.md)"})
+    message = fields.String(required=True, metadata={"description": "What to do about it"})
+    details = fields.Dict(metadata={"description": "Field errors, by field name"})
+
+
+# --- auth ------------------------------------------------------------------------------
+
+
+class LoginSchema(Schema):
+    """``POST /wx/login``. Unknown fields (``secret``, ``grant_type`` from older clients) are
+    dropped unread: only the server's configured secret is ever used."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    code = Line(validate=validate.Length(1, 256), metadata={"description": "The code from wx.login()"})
+    js_code = Line(
+        load_only=True,
+        validate=validate.Length(1, 256),
+        metadata={"description": "Alias of `code`, as the seed client sends it"},
+    )
+    appid = Line(
+        validate=validate.Length(1, 32),
+        metadata={"description": "Which configured mini program; default: the first"},
+    )
+
+    @pre_load
+    def _alias_js_code(self, data, **kwargs):
+        if isinstance(data, dict) and "code" not in data and "js_code" in data:
+            data = {**data, "code": data["js_code"]}
+        return data
+
+    @validates_schema
+    def _require_code(self, data, **kwargs):
+        if "code" not in data:
+            raise ValidationError("Send the wx.login() code as `code`.", "code")
+
+
+class UserSchema(Schema):
+    id = fields.Integer(required=True)
+    openid = fields.String(required=True)
+    unionid = fields.String(allow_none=True, required=True)
+    nickname = fields.String(allow_none=True, required=True)
+    avatar_url = fields.String(allow_none=True, required=True)
+    created_at = fields.DateTime(required=True)
+    last_login_at = fields.DateTime(required=True)
+
+
+class TokenSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "Access token lifetime, seconds"})
+    user = fields.Nested(UserSchema, required=True)
+
+
+class LoginResultSchema(TokenSchema):
+    is_new_user = fields.Boolean(required=True)
+
+
+# --- data ------------------------------------------------------------------------------
+
+
+class UserPatchSchema(Schema):
+    nickname = Line(allow_none=True, validate=validate.Length(1, 64))
+    avatar_url = Line(
+        allow_none=True,
+        validate=[validate.Length(max=1024), validate.URL(schemes={"http", "https"})],
+    )
+
+
+class NoteSchema(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    content = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class NoteCreateSchema(Schema):
+    title = Line(required=True, validate=validate.Length(1, 200))
+    content = Text(load_default="", validate=validate.Length(0, 10000))
+
+
+class NotePatchSchema(Schema):
+    title = Line(validate=validate.Length(1, 200))
+    content = Text(validate=validate.Length(0, 10000))
+
+
+class PageArgsSchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class NotePageSchema(Schema):
+    notes = fields.List(fields.Nested(NoteSchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class FindSomeSchema(Schema):
+    user = fields.Nested(UserSchema, required=True)
+    notes = fields.List(fields.Nested(NoteSchema), required=True)
+
+
+class DeletedSchema(Schema):
+    deleted = fields.Boolean(required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True, metadata={"example": "ok"})

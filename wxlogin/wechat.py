@@ -1,0 +1,171 @@
+"""The WeChat server API client: ``auth.code2Session`` and its failure modes.
+
+WeChat answers errors with HTTP 200 and a JSON body carrying ``errcode``/``errmsg``, and
+serves JSON as ``text/plain``; a successful answer carries no ``errcode`` at all. Each failure
+becomes a ``WeChatError`` whose status and slug are those of API.md's error table.
+
+The app secret travels in the query string, so requests' and urllib3's exception texts
+(which quote the URL) are never logged, chained or shown: only their class name is.
+"""
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .errors import ApiError
+
+log = logging.getLogger(__name__)
+
+# errcode -> (HTTP status, slug, message for the client)
+ERRCODES = {
+    -1: (503, "upstream_unavailable", "WeChat is busy: try again in a moment."),
+    40029: (401, "invalid_code", "The login code is invalid: call wx.login() for a new one."),
+    40163: (401, "code_used", "The login code was already used: call wx.login() for a new one."),
+    45011: (429, "rate_limited", "WeChat is limiting logins for this user: wait a minute."),
+    40226: (403, "user_blocked", "WeChat has blocked this user from logging in."),
+}
+UPSTREAM_ERROR = (502, "upstream_error", "WeChat answered something unexpected: try again later.")
+UNREACHABLE = (502, "upstream_error", "WeChat could not be reached: try again later.")
+TIMEOUT = (504, "upstream_timeout", "WeChat did not answer in time: call wx.login() and try again.")
+RETRY_AFTER_SECONDS = {45011: 60}
+POOL_SIZE = 32
+
+
+class WeChatError(ApiError):
+    """A failed WeChat call, carrying WeChat's errcode (None for transport failures)."""
+
+    def __init__(self, status, slug, message, errcode=None):
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS[errcode])} if errcode in RETRY_AFTER_SECONDS else None
+        super().__init__(status, slug, message, headers=headers)
+        self.errcode = errcode
+
+    @classmethod
+    def from_errcode(cls, errcode):
+        return cls(*ERRCODES.get(errcode, UPSTREAM_ERROR), errcode=errcode)
+
+
+@dataclass(frozen=True)
+class WxSession:
+    """What ``code2Session`` gives for one login. ``session_key`` stays on the server."""
+
+    openid: str
+    session_key: str
+    unionid: str | None = None
+
+    def __repr__(self):  # keep session_key out of logs and tracebacks
+        return f"WxSession(openid={self.openid!r}, unionid={self.unionid!r})"
+
+
+class WeChatClient:
+    """Calls WeChat for the configured mini programs (``apps``: appid -> secret).
+
+    ``base_url`` None means "this app's own simulator": the URL is taken from the request
+    being served (development only, see ``wxlogin.simulator``).
+    """
+
+    def __init__(self, apps, base_url, timeout=5.0, retries=2, backoff=0.1):
+        self.apps = dict(apps)
+        self.base_url = base_url
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._session = None
+        self._pid = None
+        self._lock = threading.Lock()
+
+    @property
+    def default_appid(self):
+        return next(iter(self.apps))
+
+    def code2session(self, code, appid=None):
+        appid = appid or self.default_appid
+        params = {
+            "appid": appid,
+            "secret": self.apps[appid],
+            "js_code": code,
+            "grant_type": "authorization_code",
+        }
+        payload = self._get("/sns/jscode2session", params)
+        openid, session_key = payload.get("openid"), payload.get("session_key")
+        if not (isinstance(openid, str) and openid and isinstance(session_key, str) and session_key):
+            log.error("WeChat code2Session answer lacks openid/session_key (appid=%s)", appid)
+            raise WeChatError(*UPSTREAM_ERROR)
+        unionid = payload.get("unionid")
+        return WxSession(openid, session_key, unionid if isinstance(unionid, str) and unionid else None)
+
+    def _get(self, path, params):
+        """GET with retries on errcode -1 (busy); a timeout is final: the code may be spent."""
+        for attempt in range(self.retries + 1):
+            payload = self._get_once(path, params)
+            errcode = _errcode(payload)
+            if errcode == 0:
+                return payload
+            log.warning(
+                "WeChat %s errcode=%s errmsg=%r (appid=%s, attempt %d)",
+                path, errcode, str(payload.get("errmsg", ""))[:200], params.get("appid"), attempt + 1,
+            )
+            if errcode != -1 or attempt == self.retries:
+                raise WeChatError.from_errcode(errcode)
+            time.sleep(self.backoff * 2**attempt)
+
+    def _get_once(self, path, params):
+        failure = None
+        try:
+            response = self.session.get(self._url(path), params=params, timeout=self.timeout)
+        except requests.Timeout:
+            failure = TIMEOUT
+        except requests.RequestException as exc:
+            failure = UNREACHABLE
+            log.error("WeChat %s unreachable: %s", path, type(exc).__name__)
+        if failure:  # raised outside the except block, so the URL-quoting exception is not chained
+            if failure is TIMEOUT:
+                log.error("WeChat %s timed out after %ss", path, self.timeout)
+            raise WeChatError(*failure)
+        if response.status_code != 200:
+            log.error("WeChat %s answered HTTP %s", path, response.status_code)
+            raise WeChatError(*UPSTREAM_ERROR)
+        try:
+            payload = response.json()  # whatever the content type: WeChat says text/plain
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            log.error("WeChat %s answered a body that is not a JSON object", path)
+            raise WeChatError(*UPSTREAM_ERROR)
+        return payload
+
+    def _url(self, path):
+        if self.base_url is None:
+            from flask import request
+
+            return f"{request.host_url}_simulator{path}"
+        return f"{self.base_url}{path}"
+
+    @property
+    def session(self):
+        """One pooled ``requests.Session`` per process, made anew after a fork."""
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    session = requests.Session()
+                    # As many pooled keep-alive connections as a worker has threads.
+                    session.mount("https://", HTTPAdapter(pool_maxsize=POOL_SIZE))
+                    session.mount("http://", HTTPAdapter(pool_maxsize=POOL_SIZE))
+                    self._session = session
+                    self._pid = os.getpid()
+        return self._session
+
+
+def _errcode(payload):
+    """0 for success (no errcode, or 0); None for an errcode that is not a number."""
+    raw = payload.get("errcode")
+    if raw in (None, "", 0):
+        return 0
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
