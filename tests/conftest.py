@@ -127,3 +127,19 @@ def auth(login):
         return {"Authentication": login(name)["access_token"]}
 
     return auth
+
+
+# Every variable the app reads, so that a test can start from none of them.
+READ_VARIABLES = (
+    "DATABASE_URL", "JWT_SECRET_KEY", "WX_APPID", "WX_SECRET", "WX_APPS", "WX_API_BASE",
+    "WX_TIMEOUT", "JWT_ACCESS_TOKEN_EXPIRES", "JWT_REFRESH_TOKEN_EXPIRES", "FLASK_DEBUG",
+)
+
+
+@pytest.fixture
+def environ(monkeypatch, tmp_path):
+    """A clean environment (only a throwaway SQLite URL): each test sets what it needs."""
+    for name in READ_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/app.sqlite")
+    return monkeypatch

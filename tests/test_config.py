@@ -10,21 +10,6 @@ from wxlogin.config import SIMULATOR_APPID, ConfigError, normalize_database_url,
 
 from .conftest import LiveServer
 
-READ_VARIABLES = (
-    "DATABASE_URL", "JWT_SECRET_KEY", "WX_APPID", "WX_SECRET", "WX_APPS", "WX_API_BASE",
-    "WX_TIMEOUT", "JWT_ACCESS_TOKEN_EXPIRES", "JWT_REFRESH_TOKEN_EXPIRES", "FLASK_DEBUG",
-)
-
-
-@pytest.fixture
-def environ(monkeypatch, tmp_path):
-    """A clean environment: only what each test sets."""
-    for name in READ_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/app.sqlite")
-    return monkeypatch
-
-
 PRODUCTION = {"WX_APPID": "wxprod", "WX_SECRET": "s3cret", "JWT_SECRET_KEY": "k" * 32}
 
 

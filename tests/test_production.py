@@ -1,0 +1,154 @@
+"""The deployment as documented: ``flask db upgrade``, then ``gunicorn -w 2 wsgi:app`` with
+production settings, against the standalone simulator in a process of its own."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jwt as pyjwt
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+APPID, SECRET = "wxprod0000000001", "production-secret-for-tests"
+JWT_KEY = "production-signing-key-" + "p" * 32
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url, process):
+    for _ in range(150):
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        try:
+            return requests.get(url, timeout=1)
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@pytest.fixture(scope="module")
+def service(database_url, tmp_path_factory):
+    """Base URL of a gunicorn-served wxlogin in production mode."""
+    cwd = tmp_path_factory.mktemp("deploy")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("WX_", "JWT_", "FLASK_"))}
+    sim_port, app_port = free_port(), free_port()
+    env = {
+        **clean,
+        "DATABASE_URL": database_url,
+        "JWT_SECRET_KEY": JWT_KEY,
+        "WX_APPID": APPID,
+        "WX_SECRET": SECRET,
+        "WX_API_BASE": f"http://127.0.0.1:{sim_port}",
+        "WX_TIMEOUT": "1",
+    }
+    subprocess.run([BIN / "flask", "--app", "wxlogin", "db", "upgrade"], cwd=cwd, env=env, check=True)
+    simulator = subprocess.Popen(
+        [BIN / "flask", "--app", "wxlogin", "--debug", "simulator", "--port", str(sim_port)],
+        cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    gunicorn = subprocess.Popen(
+        [BIN / "gunicorn", "-w", "2", "-b", f"127.0.0.1:{app_port}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_until_up(f"{env['WX_API_BASE']}/sns/jscode2session", simulator)
+        wait_until_up(f"http://127.0.0.1:{app_port}/healthz", gunicorn)
+        yield f"http://127.0.0.1:{app_port}"
+    finally:
+        for process in (gunicorn, simulator):
+            process.terminate()
+            process.wait(15)
+    log = gunicorn.stderr.read()
+    assert SECRET not in log and JWT_KEY not in log
+
+
+counter = iter(range(10**6))
+
+
+def login(service, name="alice"):
+    response = requests.post(f"{service}/wx/login", json={"code": f"sim:{name}:{next(counter)}"}, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_login_and_data_routes(service):
+    body = login(service)
+    token = body["access_token"]
+    for headers in (
+        {"Authentication": token},
+        {"Authentication": f"Bearer {token}"},
+        {"Authorization": f"Bearer {token}"},
+    ):
+        assert requests.get(f"{service}/wx/me", headers=headers, timeout=5).json()["id"] == body["user"]["id"]
+    headers = {"Authentication": token}
+    note = requests.post(f"{service}/wx/notes", json={"title": "hi"}, headers=headers, timeout=5)
+    assert note.status_code == 201
+    url = f"{service}/wx/notes/{note.json()['id']}"
+    assert requests.patch(url, json={"content": "x"}, headers=headers, timeout=5).json()["content"] == "x"
+    listing = requests.get(f"{service}/wx/notes", headers=headers, timeout=5).json()
+    assert listing["total"] >= 1
+    assert requests.get(f"{service}/wx/findsome", headers=headers, timeout=5).json()["notes"]
+    assert requests.delete(url, headers=headers, timeout=5).json() == {"deleted": True}
+    other = {"Authentication": login(service, "bob")["access_token"]}
+    assert requests.get(url, headers=other, timeout=5).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "code, status, slug",
+    [
+        ("nonsense", 401, "invalid_code"),
+        ("sim-fail:40163", 401, "code_used"),
+        ("sim-fail:45011", 429, "rate_limited"),
+        ("sim-fail:40226", 403, "user_blocked"),
+        ("sim-fail:-1", 503, "upstream_unavailable"),
+        ("sim-fail:nonjson", 502, "upstream_error"),
+        ("sim-fail:timeout", 504, "upstream_timeout"),
+    ],
+)
+def test_wechat_error_rows(service, code, status, slug):
+    response = requests.post(f"{service}/wx/login", json={"code": code}, timeout=10)
+    assert (response.status_code, response.json()["error"]) == (status, slug)
+
+
+def forged(**claims):
+    now = int(time.time())
+    payload = {"sub": "1", "type": "access", "jti": "x", "iat": now, "nbf": now, "exp": now + 60, **claims}
+    return pyjwt.encode(payload, JWT_KEY, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "headers, slug",
+    [
+        ({}, "token_missing"),
+        ({"Authentication": "not.a.token"}, "token_invalid"),
+        ({"Authentication": forged(exp=int(time.time()) - 3600)}, "token_expired"),
+        ({"Authentication": forged(type="refresh")}, "token_invalid"),
+    ],
+)
+def test_token_error_rows(service, headers, slug):
+    response = requests.get(f"{service}/wx/me", headers=headers, timeout=5)
+    assert (response.status_code, response.json()["error"]) == (401, slug)
+
+
+def test_flask_error_rows(service):
+    assert requests.get(f"{service}/nope", timeout=5).json()["error"] == "not_found"
+    assert requests.get(f"{service}/wx/login", timeout=5).json()["error"] == "method_not_allowed"
+    big = requests.post(f"{service}/wx/login", data=b"{" + b" " * 70000 + b"}",
+                        headers={"Content-Type": "application/json"}, timeout=5)
+    assert (big.status_code, big.json()["error"]) == (413, "payload_too_large")
+    bad = requests.post(f"{service}/wx/login", json={}, timeout=5)
+    assert bad.json()["error"] == "invalid_request"
+
+
+def test_operations(service):
+    assert requests.get(f"{service}/healthz", timeout=5).json() == {"status": "ok"}
+    assert "/wx/login" in requests.get(f"{service}/openapi.json", timeout=5).json()["paths"]
