@@ -20,3 +20,13 @@ accesslog = "-"
 errorlog = "-"
 # gunicorn trusts X-Forwarded-Proto (https behind a TLS-terminating proxy) only from these.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The app's own log lines (wxlogin.*, INFO and up) go to stderr in gunicorn's format, next to
+# gunicorn's; without a root handler Python would print only warnings, bare.
+logconfig_dict = {
+    "root": {"level": "INFO", "handlers": ["error_console"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        "alembic": {"level": "WARNING"},  # its plugin set-up chatter, once per worker
+    },
+}

@@ -6,6 +6,7 @@ The database is SQLite (a temporary file) unless ``TEST_DATABASE_URL`` names ano
 """
 
 import os
+import socket
 import threading
 import uuid
 
@@ -25,6 +26,13 @@ OTHER_APPID = "wxtest00000000002"
 OTHER_SECRET = "test-secret-of-app-two"
 JWT_KEY = "test-signing-key-" + "k" * 32
 WX_TIMEOUT = 1.0
+
+
+def free_port():
+    """A port nothing listens on (for a server to start on, or to find closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class LiveServer:

@@ -2,7 +2,6 @@
 production settings, against the standalone simulator in a process of its own."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,16 +11,13 @@ import jwt as pyjwt
 import pytest
 import requests
 
+from .conftest import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 APPID, SECRET = "wxprod0000000001", "production-secret-for-tests"
 JWT_KEY = "production-signing-key-" + "p" * 32
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until_up(url, process):

@@ -1,7 +1,6 @@
 """The WeChat simulator: WeChat's answers over HTTP, standalone and refused in production."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ import requests
 from wxlogin import create_app
 from wxlogin.simulator import _stable_id
 
-from .conftest import APPID, JWT_KEY, OTHER_APPID, OTHER_SECRET, SECRET
+from .conftest import APPID, JWT_KEY, OTHER_APPID, OTHER_SECRET, SECRET, free_port
 
 
 def ask(simulator, code, appid=APPID, secret=SECRET, **extra):
@@ -57,11 +56,6 @@ def test_errors_like_wechat(simulator, kwargs, errcode):
     body = ask(simulator, **kwargs).json()
     assert body["errcode"] == errcode and body["errmsg"]
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_the_standalone_command_serves_the_simulator(tmp_path):

@@ -1,14 +1,13 @@
 """The WeChat client against the simulator over real HTTP."""
 
 import logging
-import socket
 import traceback
 
 import pytest
 
 from wxlogin.wechat import WeChatClient, WeChatError
 
-from .conftest import APPID, SECRET, WX_TIMEOUT, fresh_code
+from .conftest import APPID, SECRET, WX_TIMEOUT, fresh_code, free_port
 
 
 @pytest.fixture
@@ -45,15 +44,10 @@ def test_other_errcodes_are_not_retried(wechat, simulator):
     assert simulator.calls["sim-fail:40029"] == before + 1
 
 
-def closed_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_unreachable_wechat_leaks_no_secret(caplog):
     caplog.set_level(logging.DEBUG)
-    client = WeChatClient({APPID: SECRET}, f"http://127.0.0.1:{closed_port()}", timeout=1)
+    client = WeChatClient({APPID: SECRET}, f"http://127.0.0.1:{free_port()}", timeout=1)
     with pytest.raises(WeChatError) as raised:
         client.code2session("sim:alice")
     error = raised.value

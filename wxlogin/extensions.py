@@ -10,7 +10,10 @@ from .schemas import ErrorSchema
 
 
 class Base(DeclarativeBase):
-    pass
+    def update_from(self, changes):
+        """Set the given attributes; callers pass only what a schema validated."""
+        for field, value in changes.items():
+            setattr(self, field, value)
 
 
 class WxApi(Api):

@@ -49,9 +49,7 @@ def create_note(user_id, title, content):
 
 
 def update_note(note, changes):
-    for field in ("title", "content"):
-        if field in changes:
-            setattr(note, field, changes[field])
+    note.update_from(changes)
     db.session.commit()
     return note
 

@@ -19,6 +19,7 @@ JWT_SETTINGS = {
     "JWT_HEADER_TYPE": "",
     "JWT_ALGORITHM": "HS256",
     "JWT_DECODE_ALGORITHMS": ["HS256"],
+    "JWT_COOKIE_CSRF_PROTECT": False,  # no cookies here: keeps a "csrf" claim out of tokens
 }
 
 

@@ -72,8 +72,6 @@ def record_login(appid, session):
 
 
 def update_profile(user, changes):
-    for field in ("nickname", "avatar_url"):
-        if field in changes:
-            setattr(user, field, changes[field])
+    user.update_from(changes)
     db.session.commit()
     return user
