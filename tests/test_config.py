@@ -14,15 +14,25 @@ PRODUCTION = {"WX_APPID": "wxprod", "WX_SECRET": "s3cret", "JWT_SECRET_KEY": "k"
 
 
 @pytest.mark.parametrize(
-    "unset, named",
-    [("JWT_SECRET_KEY", "JWT_SECRET_KEY"), ("WX_APPID", "WX_APPID"), ("WX_SECRET", "WX_SECRET")],
+    "unset, message",
+    [
+        ({"JWT_SECRET_KEY"}, "JWT_SECRET_KEY is not set"),
+        ({"WX_APPID", "WX_SECRET"}, "WX_APPID and WX_SECRET are not set"),
+        ({"WX_APPID"}, "WX_APPID is not set, but WX_SECRET is"),
+        ({"WX_SECRET"}, "WX_SECRET is not set, but WX_APPID is"),
+    ],
 )
-def test_production_refuses_to_start_without_secrets(environ, tmp_path, unset, named):
+def test_production_refuses_to_start_without_secrets(environ, tmp_path, unset, message):
     for name, value in PRODUCTION.items():
-        if name != unset:
+        if name not in unset:
             environ.setenv(name, value)
-    with pytest.raises(ConfigError, match=named):
+    with pytest.raises(ConfigError, match=message):
         create_app(instance_path=str(tmp_path))
+
+
+def test_development_starts_without_secrets(environ, tmp_path):
+    environ.setenv("FLASK_DEBUG", "1")
+    assert create_app(instance_path=str(tmp_path)).config["WX_SIMULATOR_EMBEDDED"]
 
 
 def test_production_refuses_a_short_signing_key(environ, tmp_path):
@@ -43,6 +53,12 @@ def test_production_starts_with_secrets_and_no_simulator(environ, tmp_path):
     assert app.extensions["wechat"].timeout == 2.5
     assert app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds() == 60
     assert app.test_client().get("/_simulator/sns/jscode2session").status_code == 404
+
+
+def test_a_configured_database_is_not_migrated_implicitly(environ, tmp_path):
+    environ.setenv("FLASK_DEBUG", "1")
+    create_app(instance_path=str(tmp_path))
+    assert not Path(tmp_path, "app.sqlite").exists() or Path(tmp_path, "app.sqlite").stat().st_size == 0
 
 
 @pytest.mark.parametrize("name, value", [("WX_TIMEOUT", "soon"), ("JWT_ACCESS_TOKEN_EXPIRES", "-5")])
@@ -77,10 +93,13 @@ def test_development_runs_with_nothing_configured(environ, tmp_path):
     """What ``flask --app wxlogin run --debug`` does with no variable set at all."""
     environ.delenv("DATABASE_URL")
     environ.setenv("FLASK_DEBUG", "1")
+    environ.setenv("WX_TIMEOUT", "0.5")
     app = create_app(instance_path=str(tmp_path))
     assert app.debug
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/wxlogin.sqlite"
-    assert app.config["JWT_SECRET_KEY"] == Path(tmp_path, "dev-jwt-secret").read_text()
+    key_file = Path(tmp_path, "dev-jwt-secret")
+    assert app.config["JWT_SECRET_KEY"] == key_file.read_text()
+    assert key_file.stat().st_mode & 0o777 == 0o600
     assert app.config["WX_APPS"] == {SIMULATOR_APPID: "simulator-secret"}
     # The app logs in through its own simulator, over HTTP, as curl would reach it.
     server = LiveServer(app)
@@ -92,5 +111,20 @@ def test_development_runs_with_nothing_configured(environ, tmp_path):
         assert (again.status_code, again.json()["error"]) == (401, "code_used")
         me = requests.get(f"{server.url}/wx/me", headers={"Authentication": token}, timeout=10)
         assert me.json()["id"] == login.json()["user"]["id"]
+        # The simulator is reached in-process: no Host header can send the login elsewhere.
+        elsewhere = requests.post(
+            f"{server.url}/wx/login", json={"code": "sim:bob"}, headers={"Host": "127.0.0.1:9"}, timeout=10
+        )
+        assert elsewhere.status_code == 200, elsewhere.text
+        timeout = requests.post(f"{server.url}/wx/login", json={"code": "sim-fail:timeout"}, timeout=10)
+        assert (timeout.status_code, timeout.json()["error"]) == (504, "upstream_timeout")
+        # and it is served over HTTP too, for curl
+        direct = requests.get(
+            f"{server.url}/_simulator/sns/jscode2session",
+            params={"appid": SIMULATOR_APPID, "secret": "simulator-secret", "js_code": "sim:carol",
+                    "grant_type": "authorization_code"},
+            timeout=10,
+        )
+        assert direct.headers["Content-Type"].startswith("text/plain") and "openid" in direct.json()
     finally:
         server.stop()

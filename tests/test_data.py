@@ -89,7 +89,8 @@ def test_notes_crud(client, auth):
     assert client.get(url, headers=headers).get_json() == note
     patched = client.patch(url, json={"content": "changed"}, headers=headers).get_json()
     assert (patched["title"], patched["content"]) == ("Hi", "changed")
-    assert patched["updated_at"] >= note["updated_at"]
+    assert patched["updated_at"] > note["updated_at"]
+    assert patched["created_at"] == note["created_at"]
     deleted = client.delete(url, headers=headers)
     assert (deleted.status_code, deleted.get_json()) == (200, {"deleted": True})
     assert client.get(url, headers=headers).status_code == 404
@@ -111,7 +112,7 @@ def test_someone_elses_note_is_exactly_like_a_missing_one(client, auth):
     assert client.get(f"/wx/notes/{note_id}", headers=alice).get_json()["title"] == "private"
 
 
-@pytest.mark.parametrize("note_id", ["0", "99999999999999999999", "abc", "-1"])
+@pytest.mark.parametrize("note_id", ["0", "2147483648", "99999999999999999999", "abc", "-1"])
 def test_impossible_note_ids_are_404(client, auth, note_id):
     response = client.get(f"/wx/notes/{note_id}", headers=auth())
     assert response.status_code == 404

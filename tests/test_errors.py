@@ -2,6 +2,8 @@
 
 import logging
 
+import requests
+
 from .conftest import fresh_code
 
 
@@ -43,3 +45,36 @@ def test_unexpected_errors_are_500_without_details(app, caplog):
     assert request_id in body["message"]
     [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert request_id in record.getMessage() and record.exc_info
+
+
+def test_options_is_json_too(client):
+    response = client.options("/wx/login")
+    assert response.status_code == 405
+    assert response.get_json()["error"] == "method_not_allowed"
+
+
+def test_a_chunked_body_over_64_kib_is_413(app):
+    """No Content-Length: werkzeug cuts the stream at the limit, and we say so."""
+    from .conftest import LiveServer
+
+    server = LiveServer(app)
+    try:
+        body = b'{"code": "sim:x"}' + b" " * 70000
+        response = requests.post(
+            f"{server.url}/wx/login", data=iter([body]), timeout=10,
+            headers={"Content-Type": "application/json"},
+        )
+    finally:
+        server.stop()
+    assert (response.status_code, response.json()["error"]) == (413, "payload_too_large")
+
+
+def test_a_client_request_id_is_echoed_only_when_plain(app):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("x")
+
+    client = app.test_client()
+    assert client.get("/boom", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    odd = client.get("/boom", headers={"X-Request-ID": "a b\u0085<script>"})
+    assert odd.headers["X-Request-ID"] != "a b\u0085<script>" and "script" not in odd.get_json()["message"]

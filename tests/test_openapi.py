@@ -18,9 +18,10 @@ def test_every_route_is_documented(client):
 
 def test_protected_routes_name_the_authentication_header(client):
     spec = client.get("/openapi.json").get_json()
-    scheme = spec["components"]["securitySchemes"]["Authentication"]
-    assert scheme == {"type": "apiKey", "in": "header", "name": "Authentication"}
-    assert spec["paths"]["/wx/me"]["get"]["security"] == [{"Authentication": []}]
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["Authentication"] == {"type": "apiKey", "in": "header", "name": "Authentication"}
+    assert schemes["Bearer"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert spec["paths"]["/wx/me"]["get"]["security"] == [{"Authentication": []}, {"Bearer": []}]
     assert "security" not in spec["paths"]["/wx/login"]["post"]
     assert "401" in spec["paths"]["/wx/notes"]["get"]["responses"]
 
@@ -35,6 +36,7 @@ def test_schemas_match_the_contract(client):
         "access_token", "refresh_token", "token_type", "expires_in", "is_new_user", "user"
     }
     assert schemas["NoteCreate"]["properties"]["title"]["maxLength"] == 200
+    assert schemas["Login"]["required"] == ["code"]
 
 
 def test_swagger_ui_is_served(client):

@@ -122,16 +122,16 @@ def forged(**claims):
 
 
 @pytest.mark.parametrize(
-    "headers, slug",
+    "make_headers, slug",
     [
-        ({}, "token_missing"),
-        ({"Authentication": "not.a.token"}, "token_invalid"),
-        ({"Authentication": forged(exp=int(time.time()) - 3600)}, "token_expired"),
-        ({"Authentication": forged(type="refresh")}, "token_invalid"),
+        (lambda: {}, "token_missing"),
+        (lambda: {"Authentication": "not.a.token"}, "token_invalid"),
+        (lambda: {"Authentication": forged(exp=int(time.time()) - 3600)}, "token_expired"),
+        (lambda: {"Authentication": forged(type="refresh")}, "token_invalid"),
     ],
 )
-def test_token_error_rows(service, headers, slug):
-    response = requests.get(f"{service}/wx/me", headers=headers, timeout=5)
+def test_token_error_rows(service, make_headers, slug):
+    response = requests.get(f"{service}/wx/me", headers=make_headers(), timeout=5)
     assert (response.status_code, response.json()["error"]) == (401, slug)
 
 

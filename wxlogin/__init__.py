@@ -15,7 +15,7 @@ from .cli import register_commands
 from .database import engine_options
 from .errors import register_errorhandlers
 from .extensions import api, db, jwt, migrate
-from .simulator import Simulator, init_simulator
+from .simulator import Simulator, SimulatorAdapter, init_simulator
 from .tokens import JWT_SETTINGS, TokenHeaderMiddleware
 from .wechat import WeChatClient
 
@@ -23,13 +23,14 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 DEFAULTS = {
     "MAX_CONTENT_LENGTH": settings.MAX_BODY_BYTES,
+    "PROVIDE_AUTOMATIC_OPTIONS": False,  # OPTIONS would answer an empty text/html 200
     "API_TITLE": "wxlogin",
     "API_VERSION": "1.0",
     "OPENAPI_VERSION": "3.0.3",
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
     **JWT_SETTINGS,
 }
 
@@ -47,7 +48,7 @@ def create_app(config=None, instance_path=None):
     register_errorhandlers(app)
     register_commands(app)
     app.wsgi_app = TokenHeaderMiddleware(app.wsgi_app)
-    if app.debug and not app.testing:
+    if app.config.get("DATABASE_IS_DEFAULT") and app.debug and not app.testing:
         upgrade_database(app)
     return app
 
@@ -63,19 +64,21 @@ def register_extensions(app):
     api.spec.components.security_scheme(
         "Authentication", {"type": "apiKey", "in": "header", "name": "Authentication"}
     )
-    embedded = app.config.get("WX_SIMULATOR_EMBEDDED", False)
-    app.extensions["wechat"] = WeChatClient(
-        app.config["WX_APPS"],
-        base_url=None if embedded else app.config["WX_API_BASE"],
-        timeout=app.config["WX_TIMEOUT"],
+    api.spec.components.security_scheme(
+        "Bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
-    if embedded:
+    wechat = {"base_url": app.config["WX_API_BASE"]}
+    if app.config.get("WX_SIMULATOR_EMBEDDED"):
         logging.getLogger(__name__).warning(
-            "WX_APPID is not set: logging in through the built-in WeChat simulator at "
-            "/_simulator (codes like sim:alice). Development only."
+            "WX_APPID is not set: logging in through the built-in WeChat simulator, also "
+            "served at /_simulator (codes like sim:alice). Development only."
         )
         simulator = Simulator(app.config["WX_APPS"], timeout_sleep=app.config["WX_TIMEOUT"] + 1)
         init_simulator(app, simulator, url_prefix="/_simulator")
+        wechat = {"base_url": "http://simulator.wxlogin.invalid", "adapter": SimulatorAdapter(simulator)}
+    app.extensions["wechat"] = WeChatClient(
+        app.config["WX_APPS"], timeout=app.config["WX_TIMEOUT"], **wechat
+    )
 
 
 def register_blueprints(app):
@@ -86,9 +89,9 @@ def register_blueprints(app):
 
 
 def upgrade_database(app):
-    """Development convenience: bring the database to the latest migration at start-up.
-
-    Production runs ``flask db upgrade`` as a deploy step instead.
+    """Development convenience: bring the instance folder's SQLite file to the latest
+    migration at start-up. A configured DATABASE_URL is never migrated implicitly:
+    ``flask db upgrade`` is a deploy step.
     """
     from flask_migrate import upgrade
 

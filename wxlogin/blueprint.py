@@ -1,28 +1,45 @@
 """How routes are declared: flask-smorest's Blueprint with our body and token rules."""
 
+from flask import current_app
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from .errors import ApiError
 
+TOKEN_SECURITY = [{"Authentication": []}, {"Bearer": []}]
+
 
 class JsonBodyParser(FlaskParser):
-    """webargs reads a body sent as, say, text/plain as "no body at all"; say what is wrong."""
+    """webargs' JSON loading, made strict about what it is given.
+
+    - a body sent as, say, text/plain is an error, not "no body at all";
+    - JSON that Python cannot load (nesting deeper than the recursion limit, integers of
+      thousands of digits) is a 400, not a 500;
+    - a chunked body is cut at MAX_CONTENT_LENGTH by werkzeug without a word: one byte
+      more makes it raise 413, as a body announced too long does.
+    """
 
     def _raw_load_json(self, req):
-        if req.get_data(cache=True) and not is_json_request(req):
+        data = req.get_data(cache=True)
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        if limit and len(data) >= limit:
+            req.stream.read(1)  # raises RequestEntityTooLarge past a chunked body's limit
+        if data and not is_json_request(req):
             raise ApiError(
                 400, "invalid_request", "Send the body as JSON, with Content-Type: application/json."
             )
-        return super()._raw_load_json(req)
+        try:
+            return super()._raw_load_json(req)
+        except (ValueError, RecursionError):
+            raise ApiError(400, "invalid_request", "The body is not valid JSON.") from None
 
 
 class Blueprint(SmorestBlueprint):
     ARGUMENTS_PARSER = JsonBodyParser()
 
     def token_required(self, func=None, *, refresh=False):
-        """``jwt_required`` plus its OpenAPI documentation (security scheme, 401 answer).
+        """``jwt_required`` plus its OpenAPI documentation (security schemes, 401 answer).
 
         The token itself is read from API.md's headers by ``wxlogin.tokens``.
         """
@@ -30,6 +47,6 @@ class Blueprint(SmorestBlueprint):
         def decorate(view):
             view = jwt_required(refresh=refresh)(view)
             view = self.alt_response(401, response="UNAUTHORIZED")(view)
-            return self.doc(security=[{"Authentication": []}])(view)
+            return self.doc(security=TOKEN_SECURITY)(view)
 
         return decorate(func) if func else decorate

@@ -92,6 +92,7 @@ def finalize(app):
     if "SQLALCHEMY_DATABASE_URI" not in config:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path, 'wxlogin.sqlite')}"
+        config["DATABASE_IS_DEFAULT"] = True
     if not config["WX_APPS"]:
         if not development:
             raise ConfigError(
@@ -117,9 +118,13 @@ def _development_key(instance_path):
     """A random key kept in the instance folder, so tokens survive the reloader's restarts."""
     path = Path(instance_path, "dev-jwt-secret")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+    try:  # created readable by its owner only, from the first byte
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(48))
     log.warning(
         "JWT_SECRET_KEY is not set: signing tokens with a development key from %s. "
         "NEVER run like this in production.",

@@ -4,6 +4,7 @@ from flask_jwt_extended import current_user
 
 from . import notes
 from .blueprint import Blueprint
+from .models import MAX_ID
 from .schemas import (
     DeletedSchema,
     FindSomeSchema,
@@ -18,6 +19,9 @@ from .schemas import (
 from .users import update_profile
 
 blp = Blueprint("data", __name__, url_prefix="/wx", description="The caller's own data.")
+
+# Ids the database could not hold are 404 at the router (PostgreSQL would refuse them).
+NOTE_URL = f"/notes/<int(min=1, max={MAX_ID}):note_id>"
 
 # ``token_required`` comes first, right under the route: a request without a valid token is
 # refused before its body or query is even looked at.
@@ -63,7 +67,7 @@ def create_note(args):
     return notes.create_note(current_user.id, args["title"], args["content"])
 
 
-@blp.get("/notes/<int:note_id>")
+@blp.get(NOTE_URL)
 @blp.token_required
 @blp.response(200, NoteSchema)
 @blp.alt_response(404, response="NOT_FOUND")
@@ -71,7 +75,7 @@ def get_note(note_id):
     return notes.get_note(current_user.id, note_id)
 
 
-@blp.patch("/notes/<int:note_id>")
+@blp.patch(NOTE_URL)
 @blp.token_required
 @blp.arguments(NotePatchSchema)
 @blp.response(200, NoteSchema)
@@ -80,7 +84,7 @@ def patch_note(changes, note_id):
     return notes.update_note(notes.get_note(current_user.id, note_id), changes)
 
 
-@blp.delete("/notes/<int:note_id>")
+@blp.delete(NOTE_URL)
 @blp.token_required
 @blp.response(200, DeletedSchema)
 @blp.alt_response(404, response="NOT_FOUND")

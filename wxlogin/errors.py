@@ -5,6 +5,7 @@ and anything unexpected are turned into the same shape here.
 """
 
 import logging
+import re
 import uuid
 
 from flask import jsonify, request
@@ -12,6 +13,8 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
+# A request id a client may choose; anything else is replaced, never echoed.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # Parser locations webargs puts above field errors; clients only need the field names.
 _ARG_LOCATIONS = {"json", "query", "view_args", "form", "headers"}
 
@@ -20,7 +23,6 @@ _HTTP_ERRORS = {
     404: ("not_found", "There is nothing at this URL: check the route and the id."),
     405: ("method_not_allowed", "This route does not accept {method}."),
     413: ("payload_too_large", "The body is larger than 64 KiB."),
-    415: ("invalid_request", "Send the body as JSON, with Content-Type: application/json."),
     422: ("invalid_request", "Some fields are missing or invalid: see details."),
     429: ("rate_limited", "Too many requests: wait a moment and try again."),
 }
@@ -56,7 +58,11 @@ def handle_http_exception(error):
     """Flask's own errors and webargs' validation errors, in our shape."""
     if error.code is None or error.code >= 500:
         return handle_unexpected_error(error)
-    slug, message = _HTTP_ERRORS.get(error.code, (_slug(error.name), error.description))
+    if error.code in _HTTP_ERRORS:
+        slug, message = _HTTP_ERRORS[error.code]
+        message = message.replace("{method}", request.method)
+    else:
+        slug, message = _slug(error.name), error.description
     data = getattr(error, "data", None) or {}
     headers = dict(data.get("headers") or {})
     allow = error.get_headers() if error.code == 405 else []
@@ -64,7 +70,7 @@ def handle_http_exception(error):
     return error_response(
         error.code,
         slug,
-        message.format(method=request.method),
+        message,
         details=_field_errors(data.get("messages")),
         headers=headers,
     )
@@ -72,7 +78,9 @@ def handle_http_exception(error):
 
 def handle_unexpected_error(error):
     """500 with a request id: the traceback goes to the log, nothing of it to the client."""
-    request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+    request_id = request.headers.get("X-Request-ID", "")
+    if not _REQUEST_ID.fullmatch(request_id):
+        request_id = uuid.uuid4().hex
     original = getattr(error, "original_exception", None) or error
     log.error(
         "unhandled %s on %s %s [request_id=%s]",

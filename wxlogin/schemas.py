@@ -2,7 +2,7 @@
 
 import unicodedata
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 # --- field types -----------------------------------------------------------------------
 
@@ -55,7 +55,12 @@ class LoginSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    code = Line(validate=validate.Length(1, 256), metadata={"description": "The code from wx.login()"})
+    code = Line(
+        required=True,
+        validate=validate.Length(1, 256),
+        error_messages={"required": "Send the wx.login() code as `code` (or `js_code`)."},
+        metadata={"description": "The code from wx.login()"},
+    )
     js_code = Line(
         load_only=True,
         validate=validate.Length(1, 256),
@@ -71,11 +76,6 @@ class LoginSchema(Schema):
         if isinstance(data, dict) and "code" not in data and "js_code" in data:
             data = {**data, "code": data["js_code"]}
         return data
-
-    @validates_schema
-    def _require_code(self, data, **kwargs):
-        if "code" not in data:
-            raise ValidationError("Send the wx.login() code as `code`.", "code")
 
 
 class UserSchema(Schema):

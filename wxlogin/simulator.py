@@ -8,12 +8,14 @@ Codes it understands (anything else is ``40029 invalid code``, like WeChat):
 - ``sim-flaky:<name>[:...]``: ``-1`` (busy) the first time it is seen, then like ``sim:``.
 - ``sim-fail:<errcode>``: always that errcode, e.g. ``sim-fail:-1``, ``sim-fail:40163``,
   ``sim-fail:45011``, ``sim-fail:40226``.
-- ``sim-fail:timeout``: answers only after the caller's timeout (``WX_TIMEOUT`` + 1 s).
+- ``sim-fail:timeout``: answers only after the caller gave up (``WX_TIMEOUT`` + 1 s).
 - ``sim-fail:nonjson``: an HTML error page instead of JSON.
 
-Like WeChat, it answers HTTP 200 with JSON labelled ``text/plain``. It is served by the app
-itself at ``/_simulator`` in development when no ``WX_APPID`` is set, and on its own port by
-``flask --app wxlogin --debug simulator``; it is refused in production.
+Like WeChat, it answers HTTP 200 with JSON labelled ``text/plain``. In development without
+``WX_APPID`` the app serves it at ``/_simulator`` (for curl) and its WeChat client reaches it
+in-process through ``SimulatorAdapter`` (so no Host header decides where the secret goes).
+``flask --app wxlogin --debug simulator`` serves it on a port of its own. It is refused in
+production.
 """
 
 import base64
@@ -23,10 +25,15 @@ import secrets
 import threading
 import time
 from collections import Counter
+from urllib.parse import parse_qsl, urlsplit
 
-from flask import Blueprint, Flask, Response, current_app, request
+import requests
+from flask import Blueprint, Flask, Response, abort, current_app, request
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
 
 SINGLE_USE_SECONDS = 300  # WeChat codes expire after five minutes: forget older ones
+NO_ANSWER = object()  # the scripted timeout: WeChat keeps the caller waiting
 
 bp = Blueprint("simulator", __name__)
 
@@ -42,10 +49,17 @@ class Simulator:
         self._lock = threading.Lock()
         self.calls = Counter()  # js_code -> how many times it was presented (for tests)
 
-    def code2session(self, args):
-        """The body WeChat would answer for these query arguments."""
+    def handle(self, path, args):
+        """WeChat's answer to ``GET path?args``: a dict (JSON), a str (not JSON),
+        ``NO_ANSWER``, or None for a path WeChat does not have."""
+        endpoint = {"/sns/jscode2session": self.code2session}.get(path)
+        if endpoint is None:
+            return None
         if self.latency:
             time.sleep(self.latency)
+        return endpoint(args)
+
+    def code2session(self, args):
         appid, code = args.get("appid", ""), args.get("js_code", "")
         with self._lock:
             self.calls[code] += 1
@@ -75,8 +89,7 @@ class Simulator:
 
     def _scripted_failure(self, what):
         if what == "timeout":
-            time.sleep(self.timeout_sleep)
-            return _error(-1, "system error (answered too late)")
+            return NO_ANSWER
         if what == "nonjson":
             return "<html><body><h1>502 Bad Gateway</h1></body></html>"
         try:
@@ -105,12 +118,51 @@ def _stable_id(prefix, seed):
     return prefix + base64.urlsafe_b64encode(digest).decode()[:27]
 
 
-@bp.get("/sns/jscode2session")
-def jscode2session():
-    body = current_app.extensions["wechat_simulator"].code2session(request.args)
-    text = body if isinstance(body, str) else json.dumps(body)
-    mimetype = "text/html" if isinstance(body, str) else "text/plain"  # WeChat's own label
-    return Response(text, mimetype=mimetype)
+@bp.get("/<path:path>")
+def serve(path):
+    simulator = current_app.extensions["wechat_simulator"]
+    body = simulator.handle(f"/{path}", request.args)
+    if body is None:
+        abort(404)
+    if body is NO_ANSWER:
+        time.sleep(simulator.timeout_sleep)
+        body = _error(-1, "system error (answered too late)")
+    return Response(*_encode(body))
+
+
+def _encode(body):
+    """Body text and content type as WeChat sends them: JSON labelled text/plain."""
+    if isinstance(body, str):
+        return body, 200, {"Content-Type": "text/html"}
+    return json.dumps(body), 200, {"Content-Type": "text/plain"}
+
+
+class SimulatorAdapter(BaseAdapter):
+    """A requests transport answering from a Simulator in this process (development app)."""
+
+    def __init__(self, simulator):
+        super().__init__()
+        self.simulator = simulator
+
+    def send(self, request, timeout=None, **kwargs):
+        url = urlsplit(request.url)
+        body = self.simulator.handle(url.path, dict(parse_qsl(url.query, keep_blank_values=True)))
+        if body is NO_ANSWER:
+            read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
+            time.sleep(read_timeout or 0)
+            raise requests.ReadTimeout("the simulator played a timeout", request=request)
+        response = requests.Response()
+        response.url, response.request = request.url, request
+        if body is None:
+            response.status_code, response._content = 404, b"not found"
+            return response
+        text, response.status_code, headers = _encode(body)
+        response._content, response.encoding = text.encode(), "utf-8"
+        response.headers = CaseInsensitiveDict(headers)
+        return response
+
+    def close(self):
+        pass
 
 
 def init_simulator(app, simulator, url_prefix=None):

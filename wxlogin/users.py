@@ -24,7 +24,7 @@ def login_with_code(code, appid=None):
             "This service is not configured for that appid.",
             details={"appid": ["Unknown appid."]},
         )
-    appid = appid or client.default_appid
+    appid = appid or next(iter(client.apps))  # the first configured app is the default
     session = client.code2session(code, appid)
     return record_login(appid, session)
 

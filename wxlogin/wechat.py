@@ -64,26 +64,22 @@ class WxSession:
 class WeChatClient:
     """Calls WeChat for the configured mini programs (``apps``: appid -> secret).
 
-    ``base_url`` None means "this app's own simulator": the URL is taken from the request
-    being served (development only, see ``wxlogin.simulator``).
+    ``adapter``, when given, is a requests transport adapter mounted for ``base_url``: the
+    development app uses it to reach its built-in simulator in-process.
     """
 
-    def __init__(self, apps, base_url, timeout=5.0, retries=2, backoff=0.1):
+    def __init__(self, apps, base_url, timeout=5.0, retries=2, backoff=0.1, adapter=None):
         self.apps = dict(apps)
         self.base_url = base_url
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.adapter = adapter
         self._session = None
         self._pid = None
         self._lock = threading.Lock()
 
-    @property
-    def default_appid(self):
-        return next(iter(self.apps))
-
-    def code2session(self, code, appid=None):
-        appid = appid or self.default_appid
+    def code2session(self, code, appid):
         params = {
             "appid": appid,
             "secret": self.apps[appid],
@@ -116,7 +112,10 @@ class WeChatClient:
     def _get_once(self, path, params):
         failure = None
         try:
-            response = self.session.get(self._url(path), params=params, timeout=self.timeout)
+            response = self.session.get(self.base_url + path, params=params, timeout=self.timeout)
+        except requests.ConnectTimeout:  # never reached: the code is not spent
+            failure = UNREACHABLE
+            log.error("WeChat %s unreachable: connection timed out", path)
         except requests.Timeout:
             failure = TIMEOUT
         except requests.RequestException as exc:
@@ -131,19 +130,12 @@ class WeChatClient:
             raise WeChatError(*UPSTREAM_ERROR)
         try:
             payload = response.json()  # whatever the content type: WeChat says text/plain
-        except ValueError:
+        except (ValueError, RecursionError):
             payload = None
         if not isinstance(payload, dict):
             log.error("WeChat %s answered a body that is not a JSON object", path)
             raise WeChatError(*UPSTREAM_ERROR)
         return payload
-
-    def _url(self, path):
-        if self.base_url is None:
-            from flask import request
-
-            return f"{request.host_url}_simulator{path}"
-        return f"{self.base_url}{path}"
 
     @property
     def session(self):
@@ -155,6 +147,8 @@ class WeChatClient:
                     # As many pooled keep-alive connections as a worker has threads.
                     session.mount("https://", HTTPAdapter(pool_maxsize=POOL_SIZE))
                     session.mount("http://", HTTPAdapter(pool_maxsize=POOL_SIZE))
+                    if self.adapter is not None:
+                        session.mount(self.base_url, self.adapter)
                     self._session = session
                     self._pid = os.getpid()
         return self._session
@@ -167,5 +161,5 @@ def _errcode(payload):
         return 0
     try:
         return int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # e.g. a string, or Infinity
         return None
