@@ -3,6 +3,8 @@
 The database is SQLite (a temporary file) unless ``TEST_DATABASE_URL`` names another, e.g.
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test`` or
 ``mysql+pymysql://root@127.0.0.1:3306/test``. That database is wiped and migrated afresh.
+``TEST_REDIS_URL`` (e.g. ``redis://127.0.0.1:6379/15``) puts revocations and rate-limit
+counters in Redis; that Redis database is flushed before each test.
 """
 
 import os
@@ -11,6 +13,7 @@ import threading
 import uuid
 
 import pytest
+import redis
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 from werkzeug.serving import make_server
@@ -59,9 +62,13 @@ def simulator():
     server.stop()
 
 
+REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+
+
 def app_config(database_url, simulator_url, **overrides):
     return {
         "TESTING": True,
+        "REDIS_URL": REDIS_URL,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "JWT_SECRET_KEY": JWT_KEY,
         "WX_APPS": {APPID: SECRET, OTHER_APPID: OTHER_SECRET},
@@ -88,13 +95,20 @@ def database_url(tmp_path_factory, simulator):
         db.engine.dispose()
 
 
-@pytest.fixture
-def app(database_url, simulator, tmp_path):
-    app = create_app(app_config(database_url, simulator.url), instance_path=str(tmp_path))
+def empty_stores(app):
+    """Delete every row, and every Redis key, a previous test left."""
     with app.app_context():
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()
+    if REDIS_URL:
+        redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+@pytest.fixture
+def app(database_url, simulator, tmp_path):
+    app = create_app(app_config(database_url, simulator.url), instance_path=str(tmp_path))
+    empty_stores(app)
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -141,6 +155,8 @@ def auth(login):
 READ_VARIABLES = (
     "DATABASE_URL", "JWT_SECRET_KEY", "WX_APPID", "WX_SECRET", "WX_APPS", "WX_API_BASE",
     "WX_TIMEOUT", "JWT_ACCESS_TOKEN_EXPIRES", "JWT_REFRESH_TOKEN_EXPIRES", "FLASK_DEBUG",
+    "REDIS_URL", "LOGIN_RATE_LIMIT", "LOGIN_RATE_LIMIT_PER_USER", "JWT_PREVIOUS_SECRET_KEYS",
+    "SESSION_KEY_ENCRYPTION_KEYS", "TRUSTED_PROXY_COUNT",
 )
 
 

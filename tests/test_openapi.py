@@ -2,6 +2,8 @@
 
 EXPECTED = {
     "/wx/login": {"post"},
+    "/wx/refresh": {"post"},
+    "/wx/logout": {"post"},
     "/wx/findsome": {"get"},
     "/wx/me": {"get", "patch"},
     "/wx/notes": {"get", "post"},

@@ -116,8 +116,12 @@ def test_wechat_error_rows(service, code, status, slug):
 
 
 def forged(**claims):
+    """A token signed with the service's key, as it would issue one, with ``claims`` changed."""
     now = int(time.time())
-    payload = {"sub": "1", "type": "access", "jti": "x", "iat": now, "nbf": now, "exp": now + 60, **claims}
+    payload = {
+        "sub": "1", "type": "access", "jti": "x", "sid": "s", "gen": 0, "iat": now, "nbf": now,
+        "exp": now + 60, "iss": "wxlogin", "aud": APPID, **claims,
+    }
     return pyjwt.encode(payload, JWT_KEY, algorithm="HS256")
 
 

@@ -8,15 +8,18 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
 from . import redaction
+from . import ratelimit, tokens
 from .cli import register_commands
+from .crypto import SessionKeyCipher
 from .database import engine_options
 from .errors import register_errorhandlers
-from .extensions import api, db, jwt, migrate
+from .extensions import api, db, jwt, limiter, migrate
+from .revocation import DatabaseRevocations, RedisRevocations
 from .simulator import Simulator, SimulatorAdapter, init_simulator
-from .tokens import JWT_SETTINGS, TokenHeaderMiddleware
 from .wechat import WeChatClient
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -31,7 +34,8 @@ DEFAULTS = {
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
     "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
-    **JWT_SETTINGS,
+    "RATELIMIT_KEY_PREFIX": "wxlogin",
+    **tokens.JWT_SETTINGS,
 }
 
 
@@ -43,11 +47,22 @@ def create_app(config=None, instance_path=None):
     app.config.update(config or {})
     settings.finalize(app)
     redaction.install()
+    redaction.add_secrets(
+        *app.config["WX_APPS"].values(),
+        app.config["JWT_SECRET_KEY"],
+        *app.config["JWT_PREVIOUS_SECRET_KEYS"],
+        *app.config["SESSION_KEY_ENCRYPTION_KEYS"],
+    )
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    ratelimit.register(app)
     register_commands(app)
-    app.wsgi_app = TokenHeaderMiddleware(app.wsgi_app)
+    app.wsgi_app = tokens.TokenHeaderMiddleware(app.wsgi_app)
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        # X-Forwarded-For/-Proto are believed only from this many proxies in front of us.
+        count = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
     if app.config.get("DATABASE_IS_DEFAULT") and app.debug and not app.testing:
         upgrade_database(app)
     return app
@@ -57,9 +72,14 @@ def register_extensions(app):
     app.config.setdefault(
         "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     )
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
+    tokens.configure(app)
     jwt.init_app(app)
+    limiter.init_app(app)
+    app.extensions["revocations"] = revocation_store(app.config["REDIS_URL"])
+    app.extensions["session_key_cipher"] = SessionKeyCipher.from_config(app.config)
     api.init_app(app)
     api.spec.components.security_scheme(
         "Authentication", {"type": "apiKey", "in": "header", "name": "Authentication"}
@@ -79,6 +99,17 @@ def register_extensions(app):
     app.extensions["wechat"] = WeChatClient(
         app.config["WX_APPS"], timeout=app.config["WX_TIMEOUT"], **wechat
     )
+
+
+def revocation_store(redis_url):
+    """Redis when configured (one round trip per check), else the shared database."""
+    if not redis_url:
+        return DatabaseRevocations()
+    try:
+        import redis
+    except ImportError:
+        raise settings.ConfigError("REDIS_URL is set but redis is not installed: pip install '.[redis]'") from None
+    return RedisRevocations(redis.Redis.from_url(redis_url))
 
 
 def register_blueprints(app):

@@ -12,6 +12,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from limits import parse as parse_limit
+
 log = logging.getLogger(__name__)
 
 DEFAULT_WX_API_BASE = "https://api.weixin.qq.com"
@@ -39,6 +41,14 @@ def from_environ(environ=os.environ):
             seconds=_number(environ, "JWT_REFRESH_TOKEN_EXPIRES", 2592000, int)
         ),
     }
+    config.update(
+        REDIS_URL=environ.get("REDIS_URL") or None,
+        LOGIN_RATE_LIMIT=_rate_limit(environ, "LOGIN_RATE_LIMIT", "600/minute"),
+        LOGIN_RATE_LIMIT_PER_USER=_rate_limit(environ, "LOGIN_RATE_LIMIT_PER_USER", "30/minute"),
+        JWT_PREVIOUS_SECRET_KEYS=_list(environ, "JWT_PREVIOUS_SECRET_KEYS"),
+        SESSION_KEY_ENCRYPTION_KEYS=_list(environ, "SESSION_KEY_ENCRYPTION_KEYS"),
+        TRUSTED_PROXY_COUNT=_number(environ, "TRUSTED_PROXY_COUNT", 0, int, allow_zero=True),
+    )
     if environ.get("DATABASE_URL"):
         config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(environ["DATABASE_URL"])
     if environ.get("JWT_SECRET_KEY"):
@@ -133,7 +143,7 @@ def _development_key(instance_path):
     return path.read_text().strip()
 
 
-def _number(environ, name, default, kind):
+def _number(environ, name, default, kind, allow_zero=False):
     raw = environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -141,6 +151,21 @@ def _number(environ, name, default, kind):
         value = kind(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {raw!r}.") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, not {raw!r}.")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{name} must be {'zero or more' if allow_zero else 'positive'}, not {raw!r}.")
     return value
+
+
+def _rate_limit(environ, name, default):
+    """A Flask-Limiter limit such as ``300/minute``, or ``off``; checked at start-up."""
+    value = (environ.get(name) or default).strip()
+    if value != "off":
+        try:
+            parse_limit(value)
+        except ValueError:
+            raise ConfigError(f"{name} must look like '300/minute' (or be 'off'), not {value!r}.") from None
+    return value
+
+
+def _list(environ, name):
+    return [item.strip() for item in environ.get(name, "").split(",") if item.strip()]

@@ -1,6 +1,8 @@
 """The extension instances, bare: ``create_app`` binds them to an app (cookiecutter-flask style)."""
 
 from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -29,3 +31,4 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 jwt = JWTManager()
 api = WxApi()
+limiter = Limiter(key_func=get_remote_address)

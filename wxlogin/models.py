@@ -57,6 +57,10 @@ class User(db.Model):
     login_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set by an operator (flask users disable): no login, and no token of theirs works.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Tokens carry the generation they were issued in; "log out everywhere" bumps it.
+    token_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     def __repr__(self):
         return f"<User {self.id} {self.appid}/{self.openid}>"
@@ -81,3 +85,14 @@ class Note(db.Model):
 
     def __repr__(self):
         return f"<Note {self.id} of user {self.user_id}>"
+
+
+class RevokedToken(db.Model):
+    """A revoked token (``jti:<id>``) or login session (``sid:<id>``), kept until the last
+    token it covers has expired. With REDIS_URL set, these live in Redis instead."""
+
+    __tablename__ = "revoked_tokens"
+    __table_args__ = (_MYSQL_TABLE,)
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

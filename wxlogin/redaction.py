@@ -1,36 +1,63 @@
-"""Keep the app secret out of other libraries' log lines.
+"""Secrets, session keys and tokens never reach a log line, whoever logs it.
 
-WeChat takes the secret in the query string, and urllib3 (at DEBUG) and werkzeug's access
-log (the embedded simulator) print request lines whole. This filter rewrites such records
-before any handler sees them.
+Every log record of the process passes through ``redact`` as it is made (a record factory,
+so no handler or logger can be missed): JWTs, ``secret=``/``session_key=``/token query
+values and JSON fields, and the literal values of the configured secrets are replaced.
+urllib3 (at DEBUG) and werkzeug's access log print WeChat's URL, secret included; error
+messages may quote anything.
 """
 
 import logging
 import re
+import threading
 
-_SECRET_IN_QUERY = re.compile(r"(?i)\b(secret|session_key|access_token|refresh_token)=[^&\s\"']*")
-LOGGERS = ("urllib3.connectionpool", "werkzeug")
+MASK = "[redacted]"
+_JWT = re.compile(r"\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*")
+_FIELDS = r"secret|session_key|access_token|refresh_token|js_code|encrypted_data|password"
+_QUERY = re.compile(rf"(?i)\b({_FIELDS})=[^&\s\"']*")
+_JSON = re.compile(rf"(?i)([\"']({_FIELDS})[\"']\s*:\s*[\"'])[^\"']*")
+
+_literals = set()
+_lock = threading.Lock()
+_installed = False
 
 
 def redact(text):
-    return _SECRET_IN_QUERY.sub(r"\1=[redacted]", text)
+    text = _JWT.sub(MASK, text)
+    text = _QUERY.sub(rf"\1={MASK}", text)
+    text = _JSON.sub(rf"\1{MASK}", text)
+    for literal in _literals:
+        if literal in text:
+            text = text.replace(literal, MASK)
+    return text
 
 
-class RedactSecrets(logging.Filter):
-    def filter(self, record):
-        message = record.getMessage()
-        redacted = redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
-        return True
-
-
-_FILTER = RedactSecrets()
+def add_secrets(*values):
+    """Also redact these exact strings (configured secrets), from now on."""
+    with _lock:
+        _literals.update(v for v in values if v and len(v) >= 6)
 
 
 def install():
-    """Attach the filter to the loggers that print URLs (idempotent)."""
-    for name in LOGGERS:
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+    """Route every log record of the process through ``redact`` (idempotent)."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        make_record = logging.getLogRecordFactory()
+
+        def redacting_factory(*args, **kwargs):
+            record = make_record(*args, **kwargs)
+            try:
+                message = record.getMessage()
+            except Exception:  # a broken format string: let logging report it as usual
+                return record
+            clean = redact(message)
+            if clean != message:
+                record.msg, record.args = clean, ()
+            if record.exc_info and record.exc_info[1] is not None:
+                record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            return record
+
+        logging.setLogRecordFactory(redacting_factory)
+        _installed = True

@@ -100,6 +100,14 @@ class LoginResultSchema(TokenSchema):
     is_new_user = fields.Boolean(required=True)
 
 
+class LogoutArgsSchema(Schema):
+    all = fields.Boolean(load_default=False, metadata={"description": "Log out every session"})
+
+
+class RevokedSchema(Schema):
+    revoked = fields.Boolean(required=True)
+
+
 # --- data ------------------------------------------------------------------------------
 
 

@@ -1,24 +1,30 @@
-"""Our JWTs: where they are read from, what they carry, and how their failures answer.
+"""Reading and checking our JWTs; flask-jwt-extended signs and verifies them.
 
-flask-jwt-extended does the signing and checking (HS256 only); its default 422 and
-``{"msg": ...}`` answers are all replaced by API.md's 401 slugs.
+Hardening: HS256 only; ``iss`` is this service and ``aud`` the token's mini program, both
+checked; a little leeway for clock skew; a ``kid`` header naming the signing key, so that
+keys in ``JWT_PREVIOUS_SECRET_KEYS`` still verify the tokens they signed. Every refusal is
+one of API.md's slugs (the library's default is 422 and ``{"msg": ...}``).
 """
 
-import uuid
+import hashlib
 
 from flask import current_app
-from flask_jwt_extended import create_access_token, create_refresh_token
 
-from .errors import error_response
+from .errors import ApiError, error_response
 from .extensions import db, jwt
 from .models import MAX_ID, User
+from .sessions import is_revoked, revoke_session
 
+ISSUER = "wxlogin"
 JWT_SETTINGS = {
     "JWT_TOKEN_LOCATION": ["headers"],
     "JWT_HEADER_NAME": "Authentication",
     "JWT_HEADER_TYPE": "",
     "JWT_ALGORITHM": "HS256",
     "JWT_DECODE_ALGORITHMS": ["HS256"],
+    "JWT_ENCODE_ISSUER": ISSUER,
+    "JWT_DECODE_ISSUER": ISSUER,
+    "JWT_DECODE_LEEWAY": 30,  # seconds of clock skew between hosts
     "JWT_COOKIE_CSRF_PROTECT": False,  # no cookies here: keeps a "csrf" claim out of tokens
 }
 
@@ -49,26 +55,54 @@ def _strip_bearer(value):
     return value[7:].strip() if value[:7].lower() == "bearer " else value
 
 
-def issue_tokens(user):
-    """An access and a refresh token for one login session (``sid``, shared by both)."""
-    claims = {"sid": uuid.uuid4().hex, "appid": user.appid}
-    identity = str(user.id)
-    return {
-        "access_token": create_access_token(identity=identity, additional_claims=claims),
-        "refresh_token": create_refresh_token(identity=identity, additional_claims=claims),
-        "token_type": "Bearer",
-        "expires_in": int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()),
-        "user": user,
-    }
+def key_id(key):
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def configure(app):
+    """Signing keys by id (the current one first) and the audiences this service accepts."""
+    keys = [app.config["JWT_SECRET_KEY"], *app.config.get("JWT_PREVIOUS_SECRET_KEYS", [])]
+    app.extensions["jwt_keys"] = {key_id(key): key for key in keys}
+    app.config["JWT_DECODE_AUDIENCE"] = list(app.config["WX_APPS"])
+
+
+@jwt.additional_headers_loader
+def _kid_header(_identity):
+    return {"kid": key_id(current_app.config["JWT_SECRET_KEY"])}
+
+
+@jwt.decode_key_loader
+def _verification_key(header, _claims):
+    """The key the token names; an unknown kid gets the current key (and fails with it)."""
+    keys = current_app.extensions["jwt_keys"]
+    return keys.get(str(header.get("kid")), current_app.config["JWT_SECRET_KEY"])
+
+
+@jwt.token_in_blocklist_loader
+def _revoked(_header, claims):
+    # Only our key can sign a token, but a token must still carry what the checks read.
+    if not (_is_text(claims.get("jti")) and _is_text(claims.get("sid")) and type(claims.get("gen")) is int):
+        raise ApiError(401, "token_invalid", "The token is not valid here: log in again.")
+    return is_revoked(claims)
+
+
+def _is_text(value):
+    return isinstance(value, str) and 0 < len(value) <= 48
 
 
 @jwt.user_lookup_loader
 def _load_user(_header, claims):
+    """The token's user, refused when disabled or when the token predates "log out all"."""
     try:
         user_id = int(claims["sub"])
     except (KeyError, TypeError, ValueError):
         return None
-    return db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+    user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+    if user is not None and user.disabled_at is not None:
+        raise ApiError(403, "user_disabled", "This account was disabled by an operator.")
+    if user is not None and claims.get("gen") != user.token_generation:
+        raise ApiError(401, "token_revoked", "The token was revoked: log in again.")
+    return user
 
 
 def _unauthorized(slug, message):
@@ -91,7 +125,10 @@ def _expired(_header, _claims):
 
 
 @jwt.revoked_token_loader
-def _revoked(_header, _claims):
+def _refuse_revoked(_header, claims):
+    if claims.get("type") == "refresh":
+        # A refresh token is revoked once spent: seeing it again means someone copied it.
+        revoke_session(claims)
     return _unauthorized("token_revoked", "The token was revoked: log in again.")
 
 

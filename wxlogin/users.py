@@ -8,10 +8,25 @@ from .database import retry_on_conflict
 from .errors import ApiError
 from .extensions import db
 from .models import User, utcnow
+from .ratelimit import check_user_limit
 
 
 def wechat_client():
     return current_app.extensions["wechat"]
+
+
+def cipher():
+    return current_app.extensions["session_key_cipher"]
+
+
+def owner_of(appid, openid):
+    """What a stored session_key is bound to (AES-GCM associated data)."""
+    return f"{appid}:{openid}"
+
+
+def session_key_of(user):
+    """The user's WeChat session_key in clear, or None when it cannot be read."""
+    return cipher().decrypt(user.session_key, owner_of(user.appid, user.openid))
 
 
 def login_with_code(code, appid=None):
@@ -26,7 +41,11 @@ def login_with_code(code, appid=None):
         )
     appid = appid or next(iter(client.apps))  # the first configured app is the default
     session = client.code2session(code, appid)
-    return record_login(appid, session)
+    check_user_limit(appid, session.openid)
+    user, is_new_user = record_login(appid, session)
+    if user.disabled_at is not None:
+        raise ApiError(403, "user_disabled", "This account was disabled by an operator.")
+    return user, is_new_user
 
 
 @retry_on_conflict
@@ -38,17 +57,18 @@ def record_login(appid, session):
     is the new user.
     """
     now = utcnow()
+    sealed_key = cipher().encrypt(session.session_key, owner_of(appid, session.openid))
     values = {
         "appid": appid,
         "openid": session.openid,
         "unionid": session.unionid,
-        "session_key": session.session_key,
+        "session_key": sealed_key,
         "login_count": 1,
         "created_at": now,
         "last_login_at": now,
     }
     changes = {
-        "session_key": session.session_key,
+        "session_key": sealed_key,
         "last_login_at": now,
         "login_count": User.login_count + 1,
     }

@@ -1,0 +1,76 @@
+"""Login sessions: the tokens one login issues, their rotation, and their revocation.
+
+A login starts a session (``sid``) with an access and a refresh token. ``/wx/refresh``
+spends the refresh token (revoked at once) for a new pair in the same session; a spent
+refresh token shown again means it was copied, so the whole session is revoked.
+``/wx/logout`` revokes the session; ``?all=true`` bumps the user's token generation, which
+every token carries, so that all their sessions end at once.
+"""
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token
+
+from .errors import ApiError
+from .extensions import db
+from .models import User, utcnow
+
+REVOKED = "The token was revoked: log in again."
+
+
+def revocations():
+    return current_app.extensions["revocations"]
+
+
+def issue_tokens(user, sid=None):
+    """An access and a refresh token of session ``sid`` (a new session when None)."""
+    claims = {"sid": sid or uuid.uuid4().hex, "gen": user.token_generation, "aud": user.appid}
+    identity = str(user.id)
+    return {
+        "access_token": create_access_token(identity=identity, additional_claims=claims),
+        "refresh_token": create_refresh_token(identity=identity, additional_claims=claims),
+        "token_type": "Bearer",
+        "expires_in": int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()),
+        "user": user,
+    }
+
+
+def rotate(user, claims):
+    """Spend the refresh token of ``claims`` for a new pair in the same session.
+
+    Revoking the spent token is the atomic step: of two requests racing with one refresh
+    token, one wins and the other is treated as theft.
+    """
+    if not revocations().revoke(f"jti:{claims['jti']}", _expiry(claims)):
+        revoke_session(claims)
+        raise ApiError(401, "token_revoked", REVOKED)
+    return issue_tokens(user, sid=claims["sid"])
+
+
+def revoke_session(claims):
+    """Revoke every token of the session of ``claims``, present and future rotations."""
+    lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    leeway = timedelta(seconds=current_app.config["JWT_DECODE_LEEWAY"])
+    revocations().revoke(f"sid:{claims['sid']}", utcnow() + lifetime + leeway)
+
+
+def revoke_all_sessions(user_id):
+    """Make every token issued to the user so far stale (one atomic increment)."""
+    db.session.execute(
+        sa.update(User)
+        .where(User.id == user_id)
+        .values(token_generation=User.token_generation + 1)
+    )
+    db.session.commit()
+
+
+def is_revoked(claims):
+    """Whether this token, or its whole session, was revoked."""
+    return revocations().is_revoked(f"jti:{claims['jti']}", f"sid:{claims['sid']}")
+
+
+def _expiry(claims):
+    return datetime.fromtimestamp(claims["exp"], timezone.utc)
