@@ -1,7 +1,5 @@
-"""Reading and refusing tokens on a protected route (GET /wx/me)."""
+"""Reading and refusing tokens on a protected route (GET /wx/me); forgeries: test_hostile."""
 
-import base64
-import json
 from datetime import timedelta
 
 import jwt as pyjwt
@@ -11,7 +9,6 @@ from flask_jwt_extended import create_access_token
 from wxlogin.extensions import db
 from wxlogin.models import User
 
-from .conftest import JWT_KEY
 
 
 def me(client, **headers):
@@ -54,32 +51,6 @@ def assert_refused(response, slug):
 def test_no_token_is_token_missing(client):
     assert_refused(me(client), "token_missing")
     assert_refused(me(client, Authorization="Basic dXNlcjpwdw=="), "token_missing")
-
-
-def _b64(data):
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-
-@pytest.mark.parametrize(
-    "forge",
-    [
-        lambda t: "garbage",
-        lambda t: "a.b.c",
-        lambda t: t + "x",
-        lambda t: "two parts " + t,
-        # payload swapped for another user's id, signature kept
-        lambda t: ".".join([t.split(".")[0], _b64({**_claims(t), "sub": "999"}), t.split(".")[2]]),
-        # alg: none
-        lambda t: ".".join([_b64({"alg": "none", "typ": "JWT"}), t.split(".")[1], ""]),
-        # signed with another key
-        lambda t: pyjwt.encode(_claims(t), "another-key-" + "z" * 32, algorithm="HS256"),
-        # another algorithm than the pinned HS256 (key long enough for HS512)
-        lambda t: pyjwt.encode(_claims(t), JWT_KEY * 2, algorithm="HS512"),
-    ],
-)
-def test_forged_tokens_are_token_invalid(client, login, forge):
-    token = login()["access_token"]
-    assert_refused(me(client, Authentication=forge(token)), "token_invalid")
 
 
 def _claims(token):

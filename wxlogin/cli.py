@@ -1,11 +1,18 @@
-"""``flask`` commands of wxlogin."""
+"""``flask`` commands of wxlogin: the simulator, operators' user switches, maintenance."""
 
 import click
+import sqlalchemy as sa
 from flask import current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 from werkzeug.serving import run_simple
 
+from .extensions import db
+from .models import MAX_ID, User, utcnow
 from .simulator import Simulator, create_simulator_app
+
+users_cli = AppGroup("users", help="Switch users off and on.")
+tokens_cli = AppGroup("tokens", help="Token revocation upkeep.")
+session_keys_cli = AppGroup("session-keys", help="Stored WeChat session keys.")
 
 
 @click.command("simulator")
@@ -33,5 +40,67 @@ def simulator_command(host, port, latency_ms):
     run_simple(host, port, create_simulator_app(simulator), threaded=True)
 
 
+def _find_users(id_or_openid):
+    """Users by id, or by openid (one per mini program that has it)."""
+    condition = User.openid == id_or_openid
+    if id_or_openid.isdigit() and int(id_or_openid) <= MAX_ID:
+        condition = sa.or_(condition, User.id == int(id_or_openid))
+    users = db.session.scalars(sa.select(User).where(condition)).all()
+    if not users:
+        raise click.ClickException(f"No user with id or openid {id_or_openid!r}.")
+    return users
+
+
+@users_cli.command("disable")
+@click.argument("id_or_openid")
+def disable_user(id_or_openid):
+    """Refuse the user's logins and every token they hold, from the next request on."""
+    for user in _find_users(id_or_openid):
+        user.disabled_at = user.disabled_at or utcnow()
+        click.echo(f"disabled user {user.id} ({user.appid}/{user.openid})")
+    db.session.commit()
+
+
+@users_cli.command("enable")
+@click.argument("id_or_openid")
+def enable_user(id_or_openid):
+    """Let a disabled user log in again (their old tokens work again if not expired)."""
+    for user in _find_users(id_or_openid):
+        user.disabled_at = None
+        click.echo(f"enabled user {user.id} ({user.appid}/{user.openid})")
+    db.session.commit()
+
+
+@tokens_cli.command("purge")
+def purge_tokens():
+    """Forget revocations whose tokens have all expired (also done automatically)."""
+    count = current_app.extensions["revocations"].purge()
+    click.echo(f"purged {count} expired revocations")
+
+
+@session_keys_cli.command("reencrypt")
+def reencrypt_session_keys():
+    """Re-encrypt stored session keys under the first (newest) encryption key.
+
+    Run after putting a new key first in SESSION_KEY_ENCRYPTION_KEYS, then drop the old one.
+    """
+    from .users import cipher, owner_of
+
+    moved = unreadable = 0
+    for user in db.session.scalars(sa.select(User).where(User.session_key.is_not(None))):
+        if cipher().is_current(user.session_key):
+            continue
+        owner = owner_of(user.appid, user.openid)
+        clear = cipher().decrypt(user.session_key, owner)
+        if clear is None:
+            unreadable += 1
+            continue
+        user.session_key = cipher().encrypt(clear, owner)
+        moved += 1
+    db.session.commit()
+    click.echo(f"re-encrypted {moved} session keys; {unreadable} unreadable (their users log in again)")
+
+
 def register_commands(app):
-    app.cli.add_command(simulator_command)
+    for command in (simulator_command, users_cli, tokens_cli, session_keys_cli):
+        app.cli.add_command(command)

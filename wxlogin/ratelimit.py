@@ -41,9 +41,10 @@ def rate_limited(reset_at):
     return ApiError(429, "rate_limited", MESSAGE, headers={"Retry-After": str(retry_after)})
 
 
-def handle_limit_exceeded(error):
+def handle_limit_exceeded(_error):
     """Flask-Limiter's 429 for the per-IP limit, in our shape and with Retry-After."""
-    return handle_api_error(rate_limited(error.limit.reset_at))
+    breached = limiter.current_limit  # the limit this request hit, with its window
+    return handle_api_error(rate_limited(breached.reset_at if breached else time.time() + 60))
 
 
 def register(app):

@@ -80,10 +80,19 @@ def _verification_key(header, _claims):
 
 @jwt.token_in_blocklist_loader
 def _revoked(_header, claims):
-    # Only our key can sign a token, but a token must still carry what the checks read.
-    if not (_is_text(claims.get("jti")) and _is_text(claims.get("sid")) and type(claims.get("gen")) is int):
-        raise ApiError(401, "token_invalid", "The token is not valid here: log in again.")
+    _require_claims(claims)
     return is_revoked(claims)
+
+
+def _require_claims(claims):
+    """Only our key signs tokens, but a token must still carry everything the checks read."""
+    well_formed = (
+        _is_text(claims.get("jti"))
+        and _is_text(claims.get("sid"))
+        and type(claims.get("gen")) is int
+    )
+    if not well_formed:
+        raise ApiError(401, "token_invalid", "The token is not valid here: log in again.")
 
 
 def _is_text(value):
