@@ -1,69 +1,27 @@
 """The deployment as documented: ``flask db upgrade``, then ``gunicorn -w 2 wsgi:app`` with
 production settings, against the standalone simulator in a process of its own."""
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import jwt as pyjwt
 import pytest
 import requests
 
-from .conftest import free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-APPID, SECRET = "wxprod0000000001", "production-secret-for-tests"
-JWT_KEY = "production-signing-key-" + "p" * 32
-
-
-
-def wait_until_up(url, process):
-    for _ in range(150):
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
-        try:
-            return requests.get(url, timeout=1)
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
+from .processes import APPID, JWT_KEY, SECRET, flask, production_env, start_gunicorn, start_simulator, stop
 
 
 @pytest.fixture(scope="module")
 def service(database_url, tmp_path_factory):
     """Base URL of a gunicorn-served wxlogin in production mode."""
     cwd = tmp_path_factory.mktemp("deploy")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("WX_", "JWT_", "FLASK_"))}
-    sim_port, app_port = free_port(), free_port()
-    env = {
-        **clean,
-        "DATABASE_URL": database_url,
-        "JWT_SECRET_KEY": JWT_KEY,
-        "WX_APPID": APPID,
-        "WX_SECRET": SECRET,
-        "WX_API_BASE": f"http://127.0.0.1:{sim_port}",
-        "WX_TIMEOUT": "1",
-    }
-    subprocess.run([BIN / "flask", "--app", "wxlogin", "db", "upgrade"], cwd=cwd, env=env, check=True)
-    simulator = subprocess.Popen(
-        [BIN / "flask", "--app", "wxlogin", "--debug", "simulator", "--port", str(sim_port)],
-        cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    gunicorn = subprocess.Popen(
-        [BIN / "gunicorn", "-w", "2", "-b", f"127.0.0.1:{app_port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+    env = production_env(database_url, LOGIN_RATE_LIMIT="off", LOGIN_RATE_LIMIT_PER_USER="off")
+    flask(env, "db", "upgrade", cwd=cwd)
+    simulator, _ = start_simulator(env, cwd)
+    gunicorn, url = start_gunicorn(env, workers=2)
     try:
-        wait_until_up(f"{env['WX_API_BASE']}/sns/jscode2session", simulator)
-        wait_until_up(f"http://127.0.0.1:{app_port}/healthz", gunicorn)
-        yield f"http://127.0.0.1:{app_port}"
+        yield url
     finally:
-        for process in (gunicorn, simulator):
-            process.terminate()
-            process.wait(15)
-    log = gunicorn.stderr.read()
+        log = stop(gunicorn, simulator)
     assert SECRET not in log and JWT_KEY not in log
 
 

@@ -37,7 +37,7 @@ def test_the_curl_walkthrough_works(environ, tmp_path):
         '"is_new_user":true', '"error":"code_used"', '"nickname":"Alice"', '"total":1',
         '"content":"changed"', '"deleted":true', '"error":"token_missing"',
         '"error":"token_invalid"', "Retry-After:60", '"error":"rate_limited"',
-        '"error":"invalid_request"',
+        '"error":"invalid_request"', '"error":"token_revoked"', '"revoked":true',
     ):
         assert expected in out, expected
     assert "session_key" not in out

@@ -18,7 +18,6 @@ NO_STORE = {"Cache-Control": "no-store"}  # tokens must not sit in any cache
 @limiter.limit(ip_limit, exempt_when=ip_limit_off, error_message=MESSAGE)
 @blp.arguments(LoginSchema)
 @blp.response(200, LoginResultSchema)
-@blp.alt_response(400, response="BAD_REQUEST")
 @blp.alt_response(401, response="UNAUTHORIZED", description="invalid_code or code_used")
 @blp.alt_response(403, response="FORBIDDEN", description="user_blocked or user_disabled")
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")

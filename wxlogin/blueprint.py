@@ -1,5 +1,7 @@
 """How routes are declared: flask-smorest's Blueprint with our body and token rules."""
 
+from http import HTTPStatus
+
 from flask import current_app
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint as SmorestBlueprint
@@ -37,6 +39,20 @@ class JsonBodyParser(FlaskParser):
 
 class Blueprint(SmorestBlueprint):
     ARGUMENTS_PARSER = JsonBodyParser()
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        """smorest's ``arguments``; a JSON body also documents its 400 and 413 answers."""
+        parse = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return parse
+
+        def decorate(view):
+            view = parse(view)
+            for status in (HTTPStatus.BAD_REQUEST, HTTPStatus.REQUEST_ENTITY_TOO_LARGE):
+                view = self.alt_response(status.value, response=status.name)(view)
+            return view
+
+        return decorate
 
     def token_required(self, func=None, *, refresh=False):
         """``jwt_required`` plus its OpenAPI documentation (security schemes, 401 answer).

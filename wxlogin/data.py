@@ -44,7 +44,7 @@ def get_me():
 
 @blp.patch("/me")
 @blp.token_required
-@blp.arguments(UserPatchSchema)
+@blp.arguments(UserPatchSchema, required=False)
 @blp.response(200, UserSchema)
 def patch_me(changes):
     return update_profile(current_user, changes)
@@ -77,7 +77,7 @@ def get_note(note_id):
 
 @blp.patch(NOTE_URL)
 @blp.token_required
-@blp.arguments(NotePatchSchema)
+@blp.arguments(NotePatchSchema, required=False)
 @blp.response(200, NoteSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 def patch_note(changes, note_id):

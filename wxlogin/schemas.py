@@ -18,8 +18,24 @@ def _storable(value, *, multiline):
         raise ValidationError("Must not contain control characters.")
 
 
+# The same rules as JSON-schema patterns, so that /openapi.json says what is refused.
+LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+
+HTTP_URL = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$"
+HTTP_URL_PATTERN = "^https?://[^\\s\\u0000-\\u001f\\u007f-\\u009f]+$"
+
+
+def _documented(pattern, kwargs):
+    kwargs["metadata"] = {"pattern": pattern, **kwargs.get("metadata", {})}
+    return kwargs
+
+
 class Line(fields.String):
     """One line of text: no control characters."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**_documented(LINE_PATTERN, kwargs))
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
@@ -29,6 +45,9 @@ class Line(fields.String):
 
 class Text(fields.String):
     """Free text: newlines and tabs allowed, other control characters not."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**_documented(TEXT_PATTERN, kwargs))
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
@@ -115,7 +134,8 @@ class UserPatchSchema(Schema):
     nickname = Line(allow_none=True, validate=validate.Length(1, 64))
     avatar_url = Line(
         allow_none=True,
-        validate=[validate.Length(max=1024), validate.URL(schemes={"http", "https"})],
+        validate=[validate.Length(max=1024), validate.Regexp(HTTP_URL)],
+        metadata={"pattern": HTTP_URL_PATTERN, "description": "An http(s) URL"},
     )
 
 

@@ -1,0 +1,82 @@
+"""Starting the service as it is deployed: the standalone simulator and gunicorn, each a
+process of its own, in production mode."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from .conftest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+APPID, SECRET = "wxprod0000000001", "production-secret-for-tests"
+JWT_KEY = "production-signing-key-" + "p" * 32
+
+
+def production_env(database_url, redis_url=None, **extra):
+    """The environment of a production deployment on this machine (nothing inherited that
+    the app reads, so a developer's own settings cannot leak in)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("WX_", "JWT_", "FLASK_", "LOGIN_"))}
+    env = {
+        **clean,
+        "DATABASE_URL": database_url,
+        "JWT_SECRET_KEY": JWT_KEY,
+        "WX_APPID": APPID,
+        "WX_SECRET": SECRET,
+        "WX_TIMEOUT": "1",
+        **extra,
+    }
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+def flask(env, *args, cwd):
+    subprocess.run([BIN / "flask", "--app", "wxlogin", *args], cwd=cwd, env=env, check=True)
+
+
+def start(command, url, env, cwd):
+    """Start ``command`` and wait until ``url`` answers; returns the process."""
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    for _ in range(150):
+        if process.poll() is not None:
+            raise RuntimeError(f"{command[0]} exited: {process.stderr.read()[-2000:]}")
+        try:
+            requests.get(url, timeout=1)
+            return process
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError(f"{url} did not come up")
+
+
+def start_simulator(env, cwd):
+    """The standalone simulator; returns (process, its URL) and points ``env`` at it."""
+    port = free_port()
+    env["WX_API_BASE"] = f"http://127.0.0.1:{port}"
+    command = [BIN / "flask", "--app", "wxlogin", "--debug", "simulator", "--port", str(port)]
+    return start(command, f"{env['WX_API_BASE']}/sns/jscode2session", env, cwd), env["WX_API_BASE"]
+
+
+def start_gunicorn(env, workers=2):
+    """``gunicorn -w N wsgi:app`` from the repository, as the README deploys it."""
+    url = f"http://127.0.0.1:{free_port()}"
+    command = [BIN / "gunicorn", "-w", str(workers), "-b", url.removeprefix("http://"), "wsgi:app"]
+    return start(command, f"{url}/healthz", env, ROOT), url
+
+
+def stop(*processes):
+    """Stop the processes; returns what they wrote to stderr (their logs)."""
+    logs = []
+    for process in processes:
+        process.terminate()
+        process.wait(15)
+        logs.append(process.stderr.read())
+    return "".join(logs)
