@@ -45,13 +45,14 @@ def start(command, url, env, cwd):
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
-    for _ in range(150):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{command[0]} exited: {process.stderr.read()[-2000:]}")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return process
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or workers still booting
             time.sleep(0.1)
     process.terminate()
     raise RuntimeError(f"{url} did not come up")
