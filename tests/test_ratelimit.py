@@ -62,6 +62,21 @@ def test_per_wechat_user(limited):
     assert login(client, "bob").status_code == 200
 
 
+def test_every_per_user_limit_counts(limited):
+    client = limited(LOGIN_RATE_LIMIT_PER_USER="5/minute;2/hour").test_client()
+    assert [login(client, "alice").status_code for _ in range(2)] == [200, 200]
+    response = login(client, "alice")
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) > 60
+
+
+def test_ipv6_clients_are_counted_per_64_block(limited):
+    client = limited(LOGIN_RATE_LIMIT="1/minute").test_client()
+    assert login(client, "a", environ_base={"REMOTE_ADDR": "2001:db8:1:2::1"}).status_code == 200
+    assert_limited(login(client, "b", environ_base={"REMOTE_ADDR": "2001:db8:1:2::ffff"}))
+    other_block = login(client, "c", environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"})
+    assert other_block.status_code == 200
+
+
 def test_off_means_off(limited):
     client = limited().test_client()
     assert {login(client, "alice").status_code for _ in range(40)} == {200}

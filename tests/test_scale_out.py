@@ -75,4 +75,5 @@ def test_disabling_a_user_stops_their_tokens_on_every_instance(instances):
     for url in (one, two):
         assert error(call(url, "/wx/me", tokens["access_token"])) == (403, "user_disabled")
     flask(env, "users", "enable", tokens["user"]["openid"], cwd=cwd)
-    assert call(two, "/wx/me", tokens["access_token"]).status_code == 200
+    assert error(call(two, "/wx/me", tokens["access_token"])) == (401, "token_revoked")
+    assert call(two, "/wx/me", login(one, "eve")["access_token"]).status_code == 200

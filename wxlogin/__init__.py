@@ -35,6 +35,7 @@ DEFAULTS = {
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
     "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
     "RATELIMIT_KEY_PREFIX": "wxlogin",
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,  # Redis down: per-process counters meanwhile
     **tokens.JWT_SETTINGS,
 }
 
@@ -109,7 +110,8 @@ def revocation_store(redis_url):
         import redis
     except ImportError:
         raise settings.ConfigError("REDIS_URL is set but redis is not installed: pip install '.[redis]'") from None
-    return RedisRevocations(redis.Redis.from_url(redis_url))
+    # Short timeouts: a hung Redis must not hang requests (checks fall back to the database).
+    return RedisRevocations(redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1))
 
 
 def register_blueprints(app):

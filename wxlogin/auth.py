@@ -5,7 +5,7 @@ from flask_jwt_extended import current_user, get_jwt
 from . import sessions
 from .blueprint import Blueprint
 from .extensions import limiter
-from .ratelimit import MESSAGE, ip_limit, ip_limit_off
+from .ratelimit import MESSAGE, client_address, ip_limit, ip_limit_off
 from .schemas import LoginResultSchema, LoginSchema, LogoutArgsSchema, RevokedSchema, TokenSchema
 from .users import login_with_code
 
@@ -15,7 +15,7 @@ NO_STORE = {"Cache-Control": "no-store"}  # tokens must not sit in any cache
 
 
 @blp.post("/login")
-@limiter.limit(ip_limit, exempt_when=ip_limit_off, error_message=MESSAGE)
+@limiter.limit(ip_limit, key_func=client_address, exempt_when=ip_limit_off, error_message=MESSAGE)
 @blp.arguments(LoginSchema)
 @blp.response(200, LoginResultSchema)
 @blp.alt_response(401, response="UNAUTHORIZED", description="invalid_code or code_used")

@@ -54,9 +54,13 @@ def _find_users(id_or_openid):
 @users_cli.command("disable")
 @click.argument("id_or_openid")
 def disable_user(id_or_openid):
-    """Refuse the user's logins and every token they hold, from the next request on."""
+    """Refuse the user's logins and every token they hold, from the next request on.
+
+    Their tokens stay dead after ``enable`` too (a stolen one may be why they were disabled).
+    """
     for user in _find_users(id_or_openid):
         user.disabled_at = user.disabled_at or utcnow()
+        user.token_generation += 1
         click.echo(f"disabled user {user.id} ({user.appid}/{user.openid})")
     db.session.commit()
 
@@ -64,7 +68,7 @@ def disable_user(id_or_openid):
 @users_cli.command("enable")
 @click.argument("id_or_openid")
 def enable_user(id_or_openid):
-    """Let a disabled user log in again (their old tokens work again if not expired)."""
+    """Let a disabled user log in again (with a new login: their old tokens stay revoked)."""
     for user in _find_users(id_or_openid):
         user.disabled_at = None
         click.echo(f"enabled user {user.id} ({user.appid}/{user.openid})")

@@ -4,15 +4,20 @@ Counters live in Redis when ``REDIS_URL`` is set (shared by every process and ho
 process memory otherwise. ``off`` switches a limit off.
 """
 
+import ipaddress
+import logging
 import math
 import time
 
 from flask import current_app
 from flask_limiter import RateLimitExceeded
-from limits import parse
+from flask_limiter.util import get_remote_address
+from limits import parse_many
 
 from .errors import ApiError, handle_api_error
 from .extensions import limiter
+
+log = logging.getLogger(__name__)
 
 MESSAGE = "Too many logins: wait a moment and try again."
 
@@ -25,15 +30,31 @@ def ip_limit_off():
     return ip_limit() == "off"
 
 
+def client_address():
+    """The client's IP address; IPv6 clients are counted per /64, the block one
+    subscriber usually holds, so that rotating addresses in it does not escape the limit."""
+    address = get_remote_address()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else address
+
+
 def check_user_limit(appid, openid):
-    """Count one login of this WeChat user; 429 ``rate_limited`` past the limit."""
+    """Count one login of this WeChat user; 429 ``rate_limited`` past any of its limits."""
     setting = current_app.config["LOGIN_RATE_LIMIT_PER_USER"]
     if setting == "off":
         return
-    item = parse(setting)
-    if not limiter.limiter.hit(item, "login-user", appid, openid):
-        reset_at = limiter.limiter.get_window_stats(item, "login-user", appid, openid).reset_time
-        raise rate_limited(reset_at)
+    key = ("wxlogin", "login-user", appid, openid)
+    for item in parse_many(setting):
+        try:
+            allowed = limiter.limiter.hit(item, *key)
+        except Exception as exc:  # the storage (Redis) is down: let the login through
+            log.warning("per-user rate limit not checked: %s", type(exc).__name__)
+            return
+        if not allowed:
+            raise rate_limited(limiter.limiter.get_window_stats(item, *key).reset_time)
 
 
 def rate_limited(reset_at):

@@ -2,8 +2,8 @@
 
 Keys are ``jti:<token id>`` (one token) and ``sid:<session id>`` (every token of one login,
 the access and refresh tokens it began with and all rotated from them). Each entry lives
-until the last token it covers has expired, then goes: Redis expires it by itself; the
-database purges expired rows now and then, and on ``flask tokens purge``.
+until the last token it covers can no longer be accepted, then goes: the database purges
+expired rows now and then (and on ``flask tokens purge``); Redis expires its copies itself.
 """
 
 import logging
@@ -14,6 +14,11 @@ from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
 from .models import RevokedToken, utcnow
+
+try:
+    from redis.exceptions import RedisError
+except ImportError:  # redis is an extra; without it RedisRevocations is never built
+    RedisError = OSError
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +69,53 @@ class DatabaseRevocations:
 
 
 class RedisRevocations:
-    """Revocations in Redis (``REDIS_URL``): one round trip per check, expiry built in."""
+    """The database store, read through Redis (``REDIS_URL``): one round trip per check.
+
+    The database stays the authority: a revocation is written there first (its primary key
+    decides who revoked first), then copied to Redis with the same expiry. Redis is loaded
+    from the database whenever its marker key is missing: on the first check after Redis is
+    switched on, emptied or restarted without persistence. If Redis does not answer, checks
+    fall back to the database rather than fail.
+    """
 
     PREFIX = "wxlogin:revoked:"
+    LOADED = "wxlogin:revoked-loaded"
 
-    def __init__(self, redis_client):
+    def __init__(self, redis_client, database=None):
         self.redis = redis_client
+        self.database = database or DatabaseRevocations()
 
     def revoke(self, key, expires_at):
-        ttl = max(1, int((expires_at - utcnow()).total_seconds()) + 1)
-        return bool(self.redis.set(self.PREFIX + key, 1, nx=True, ex=ttl))
+        if not self.database.revoke(key, expires_at):
+            return False
+        try:
+            self.redis.set(self.PREFIX + key, 1, exat=int(expires_at.timestamp()) + 1)
+        except RedisError as exc:
+            log.warning("Redis unavailable (%s): revocation kept in the database only", type(exc).__name__)
+        return True
 
     def is_revoked(self, *keys):
-        return self.redis.exists(*(self.PREFIX + key for key in keys)) > 0
+        try:
+            loaded, *found = self.redis.mget(self.LOADED, *(self.PREFIX + key for key in keys))
+        except RedisError as exc:
+            log.warning("Redis unavailable (%s): checking revocations in the database", type(exc).__name__)
+            return self.database.is_revoked(*keys)
+        if loaded is None:
+            self.load()
+            return self.database.is_revoked(*keys)
+        return any(value is not None for value in found)
+
+    def load(self):
+        """Copy the database's live revocations into Redis, then set the marker."""
+        rows = db.session.execute(
+            sa.select(RevokedToken.key, RevokedToken.expires_at).where(RevokedToken.expires_at > utcnow())
+        ).all()
+        pipeline = self.redis.pipeline(transaction=False)
+        for key, expires_at in rows:
+            pipeline.set(self.PREFIX + key, 1, exat=int(expires_at.timestamp()) + 1)
+        pipeline.set(self.LOADED, 1)
+        pipeline.execute()
+        log.info("loaded %d revocations from the database into Redis", len(rows))
 
     def purge(self):
-        return 0  # Redis drops expired entries itself
+        return self.database.purge()  # Redis drops expired entries itself

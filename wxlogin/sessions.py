@@ -42,9 +42,9 @@ def rotate(user, claims):
     """Spend the refresh token of ``claims`` for a new pair in the same session.
 
     Revoking the spent token is the atomic step: of two requests racing with one refresh
-    token, one wins and the other is treated as theft.
+    token, one wins and the other is treated as theft (clients refresh one at a time).
     """
-    if not revocations().revoke(f"jti:{claims['jti']}", _expiry(claims)):
+    if not revocations().revoke(f"jti:{claims['jti']}", _outlives(claims["exp"])):
         revoke_session(claims)
         raise ApiError(401, "token_revoked", REVOKED)
     return issue_tokens(user, sid=claims["sid"])
@@ -52,9 +52,9 @@ def rotate(user, claims):
 
 def revoke_session(claims):
     """Revoke every token of the session of ``claims``, present and future rotations."""
-    lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
-    leeway = timedelta(seconds=current_app.config["JWT_DECODE_LEEWAY"])
-    revocations().revoke(f"sid:{claims['sid']}", utcnow() + lifetime + leeway)
+    config = current_app.config
+    longest = max(config["JWT_ACCESS_TOKEN_EXPIRES"], config["JWT_REFRESH_TOKEN_EXPIRES"])
+    revocations().revoke(f"sid:{claims['sid']}", _outlives((utcnow() + longest).timestamp()))
 
 
 def revoke_all_sessions(user_id):
@@ -72,5 +72,8 @@ def is_revoked(claims):
     return revocations().is_revoked(f"jti:{claims['jti']}", f"sid:{claims['sid']}")
 
 
-def _expiry(claims):
-    return datetime.fromtimestamp(claims["exp"], timezone.utc)
+def _outlives(exp):
+    """How long to remember a revocation of tokens expiring at ``exp``: as long as they
+    could still be accepted (the decoder's clock-skew leeway), plus a margin."""
+    leeway = current_app.config["JWT_DECODE_LEEWAY"] + 60
+    return datetime.fromtimestamp(exp, timezone.utc) + timedelta(seconds=leeway)
