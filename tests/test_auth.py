@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from wxlogin.extensions import db
-from wxlogin.models import User
+from wxlogin.models import Identity, User
 from wxlogin.simulator import _stable_id
 
 from .conftest import APPID, OTHER_APPID, SECRET, fresh_code
@@ -16,6 +16,11 @@ from .conftest import APPID, OTHER_APPID, SECRET, fresh_code
 def user_rows(app):
     with app.app_context():
         return db.session.scalars(sa.select(User)).all()
+
+
+def identity_rows(app):
+    with app.app_context():
+        return db.session.scalars(sa.select(Identity).order_by(Identity.id)).all()
 
 
 def test_first_login_creates_the_user_and_returns_tokens(client, app):
@@ -32,8 +37,10 @@ def test_first_login_creates_the_user_and_returns_tokens(client, app):
         "id", "openid", "unionid", "nickname", "avatar_url", "created_at", "last_login_at"
     }
     [row] = user_rows(app)
-    assert (row.id, row.appid, row.login_count) == (body["user"]["id"], APPID, 1)
-    assert row.session_key and row.session_key not in response.get_data(as_text=True)
+    assert (row.id, row.login_count) == (body["user"]["id"], 1)
+    [identity] = identity_rows(app)
+    assert (identity.user_id, identity.appid, identity.openid) == (row.id, APPID, body["user"]["openid"])
+    assert identity.session_key and identity.session_key not in response.get_data(as_text=True)
 
 
 def test_next_login_updates_the_same_user(client, app, login):
@@ -56,15 +63,50 @@ def test_js_code_is_an_alias_and_a_client_secret_is_ignored(client, app, caplog)
     assert response.status_code == 200
     assert "leaked-client-secret" not in caplog.text
     assert SECRET not in caplog.text
-    with app.app_context():
-        row = db.session.scalars(sa.select(User)).one()
-        assert "leaked-client-secret" not in repr([getattr(row, c.key) for c in User.__table__.c])
+    for model in (User, Identity):
+        with app.app_context():
+            row = db.session.scalars(sa.select(model)).one()
+            assert "leaked-client-secret" not in repr([getattr(row, c.key) for c in model.__table__.c])
 
 
 def test_appid_picks_one_of_the_configured_mini_programs(client, app, login):
     other = login("dave", appid=OTHER_APPID)
     assert other["user"]["openid"] == _stable_id("o", f"{OTHER_APPID}:dave")
-    assert [row.appid for row in user_rows(app)] == [OTHER_APPID]
+    assert [row.appid for row in identity_rows(app)] == [OTHER_APPID]
+
+
+def test_one_unionid_is_one_user_across_mini_programs(client, app, login):
+    """The simulator gives "dave" one unionid in every app, like an open-platform account."""
+    first = login("dave")
+    second = login("dave", appid=OTHER_APPID)
+    assert second["user"]["id"] == first["user"]["id"] and second["is_new_user"] is False
+    # <User>.openid is the openid in the app of the token in use
+    assert first["user"]["openid"] != second["user"]["openid"]
+    for tokens, appid in ((first, APPID), (second, OTHER_APPID)):
+        me = client.get("/wx/me", headers={"Authentication": tokens["access_token"]}).get_json()
+        assert me["openid"] == _stable_id("o", f"{appid}:dave")
+    assert len(user_rows(app)) == 1
+    assert [(i.appid, i.user_id) for i in identity_rows(app)] == [(APPID, first["user"]["id"]), (OTHER_APPID, first["user"]["id"])]
+
+
+def test_concurrent_first_logins_from_two_apps_make_one_user(app):
+    barrier = threading.Barrier(20)
+    results = []
+
+    def log_in(appid):
+        client = app.test_client()
+        barrier.wait()
+        response = client.post("/wx/login", json={"code": fresh_code("twin"), "appid": appid})
+        results.append((response.status_code, (response.get_json() or {}).get("is_new_user")))
+
+    threads = [threading.Thread(target=log_in, args=((APPID, OTHER_APPID)[i % 2],)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [status for status, _ in results] == [200] * 20
+    assert sum(1 for _, is_new in results if is_new) == 1
+    assert len(user_rows(app)) == 1 and len(identity_rows(app)) == 2
 
 
 def test_without_appid_the_first_configured_app_is_used(client, app, login):

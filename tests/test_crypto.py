@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from wxlogin import create_app
 from wxlogin.extensions import db
-from wxlogin.models import User
+from wxlogin.models import Identity
 from wxlogin.users import session_key_of
 
 from .conftest import app_config, fresh_code
@@ -19,7 +19,7 @@ def new_key():
 
 def stored_user(app):
     with app.app_context():
-        return db.session.scalars(sa.select(User)).one()
+        return db.session.scalars(sa.select(Identity)).one()
 
 
 def test_the_session_key_is_stored_encrypted(app, login):
@@ -36,7 +36,7 @@ def test_a_ciphertext_moved_to_another_row_does_not_decrypt(app, login):
     login("alice")
     login("bob")
     with app.app_context():
-        alice, bob = db.session.scalars(sa.select(User).order_by(User.id)).all()
+        alice, bob = db.session.scalars(sa.select(Identity).order_by(Identity.id)).all()
         bob.session_key = alice.session_key
         assert session_key_of(bob) is None
         assert session_key_of(alice) is not None
@@ -45,7 +45,7 @@ def test_a_ciphertext_moved_to_another_row_does_not_decrypt(app, login):
 def test_a_tampered_ciphertext_does_not_decrypt(app, login):
     login("alice")
     with app.app_context():
-        user = db.session.scalars(sa.select(User)).one()
+        user = db.session.scalars(sa.select(Identity)).one()
         prefix, kid, blob = user.session_key.split(":")
         raw = bytearray(base64.b64decode(blob))
         raw[-1] ^= 1
@@ -64,14 +64,14 @@ def test_old_keys_still_read_and_reencrypt_moves_rows_to_the_new_key(app, databa
     before = app_with(old)
     assert before.test_client().post("/wx/login", json={"code": fresh_code("alice")}).status_code == 200
     with before.app_context():
-        clear = session_key_of(db.session.scalars(sa.select(User)).one())
+        clear = session_key_of(db.session.scalars(sa.select(Identity)).one())
 
     rotated = app_with(new, old)
     with rotated.app_context():
-        assert session_key_of(db.session.scalars(sa.select(User)).one()) == clear
+        assert session_key_of(db.session.scalars(sa.select(Identity)).one()) == clear
     result = rotated.test_cli_runner().invoke(args=["session-keys", "reencrypt"])
     assert "re-encrypted 1" in result.output
 
     after = app_with(new)
     with after.app_context():
-        assert session_key_of(db.session.scalars(sa.select(User)).one()) == clear
+        assert session_key_of(db.session.scalars(sa.select(Identity)).one()) == clear

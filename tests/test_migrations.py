@@ -1,12 +1,66 @@
 """The committed migrations build exactly the schema the models describe, on this database."""
 
+from datetime import datetime
+
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from wxlogin.extensions import db
+from wxlogin.models import Identity, Note, User
 
 
 def test_migrations_match_the_models(app):
     with app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, db.metadata) == []
+
+
+def test_the_unionid_migration_keeps_users_and_merges_shared_unionids(app):
+    """0002 -> 0003: every user keeps id and notes; users sharing a unionid become one."""
+    from flask_migrate import downgrade, upgrade
+
+    from wxlogin import MIGRATIONS
+
+    rows = [  # appid, openid, unionid
+        ("wxA", "oA1", "u-shared"),
+        ("wxB", "oB1", "u-shared"),
+        ("wxA", "oA2", None),
+    ]
+    ids = {}
+    with app.app_context():
+        downgrade(directory=str(MIGRATIONS), revision="0002")
+        try:
+            with db.engine.begin() as connection:
+                for number, (appid, openid, unionid) in enumerate(rows, 1):
+                    connection.execute(
+                        sa.text(
+                            "INSERT INTO users (appid, openid, unionid, session_key, login_count, "
+                            "created_at, last_login_at, token_generation) "
+                            "VALUES (:a, :o, :u, 'sealed', 2, :t, :t, 0)"
+                        ),
+                        {"a": appid, "o": openid, "u": unionid, "t": datetime(2026, 1, number)},
+                    )
+                    ids[openid] = connection.execute(
+                        sa.text("SELECT id FROM users WHERE openid = :o"), {"o": openid}
+                    ).scalar()
+                    connection.execute(
+                        sa.text("INSERT INTO notes (user_id, title, content, created_at, updated_at) "
+                                "VALUES (:i, :t, '', :d, :d)"),
+                        {"i": ids[openid], "t": f"note {number}", "d": datetime(2026, 1, 1)},
+                    )
+        finally:
+            upgrade(directory=str(MIGRATIONS))
+        one, three = ids["oA1"], ids["oA2"]
+        users = {u.id: u for u in db.session.scalars(sa.select(User))}
+        assert set(users) == {one, three}
+        assert (users[one].unionid, users[one].account_key, users[one].login_count) == ("u-shared", "u-shared", 4)
+        assert users[three].account_key == "wxA:oA2"
+        identities = db.session.execute(
+            sa.select(Identity.user_id, Identity.appid, Identity.openid, Identity.session_key).order_by(Identity.openid)
+        ).all()
+        assert [tuple(i) for i in identities] == [
+            (one, "wxA", "oA1", "sealed"), (three, "wxA", "oA2", "sealed"), (one, "wxB", "oB1", "sealed"),
+        ]
+        notes = db.session.execute(sa.select(Note.user_id, Note.title).order_by(Note.title)).all()
+        assert [tuple(n) for n in notes] == [(one, "note 1"), (one, "note 2"), (three, "note 3")]

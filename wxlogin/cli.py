@@ -7,7 +7,7 @@ from flask.cli import AppGroup, with_appcontext
 from werkzeug.serving import run_simple
 
 from .extensions import db
-from .models import MAX_ID, User, utcnow
+from .models import MAX_ID, Identity, User, utcnow
 from .simulator import Simulator, create_simulator_app
 
 users_cli = AppGroup("users", help="Switch users off and on.")
@@ -41,8 +41,9 @@ def simulator_command(host, port, latency_ms):
 
 
 def _find_users(id_or_openid):
-    """Users by id, or by openid (one per mini program that has it)."""
-    condition = User.openid == id_or_openid
+    """Users by id, or by the openid of one of their identities."""
+    by_openid = sa.select(Identity.user_id).where(Identity.openid == id_or_openid)
+    condition = User.id.in_(by_openid)
     if id_or_openid.isdigit() and int(id_or_openid) <= MAX_ID:
         condition = sa.or_(condition, User.id == int(id_or_openid))
     users = db.session.scalars(sa.select(User).where(condition)).all()
@@ -61,7 +62,7 @@ def disable_user(id_or_openid):
     for user in _find_users(id_or_openid):
         user.disabled_at = user.disabled_at or utcnow()
         user.token_generation += 1
-        click.echo(f"disabled user {user.id} ({user.appid}/{user.openid})")
+        click.echo(f"disabled user {user.id}")
     db.session.commit()
 
 
@@ -71,7 +72,7 @@ def enable_user(id_or_openid):
     """Let a disabled user log in again (with a new login: their old tokens stay revoked)."""
     for user in _find_users(id_or_openid):
         user.disabled_at = None
-        click.echo(f"enabled user {user.id} ({user.appid}/{user.openid})")
+        click.echo(f"enabled user {user.id}")
     db.session.commit()
 
 
@@ -91,15 +92,15 @@ def reencrypt_session_keys():
     from .users import cipher, owner_of
 
     moved = unreadable = 0
-    for user in db.session.scalars(sa.select(User).where(User.session_key.is_not(None))):
-        if cipher().is_current(user.session_key):
+    for identity in db.session.scalars(sa.select(Identity).where(Identity.session_key.is_not(None))):
+        if cipher().is_current(identity.session_key):
             continue
-        owner = owner_of(user.appid, user.openid)
-        clear = cipher().decrypt(user.session_key, owner)
+        owner = owner_of(identity.appid, identity.openid)
+        clear = cipher().decrypt(identity.session_key, owner)
         if clear is None:
             unreadable += 1
             continue
-        user.session_key = cipher().encrypt(clear, owner)
+        identity.session_key = cipher().encrypt(clear, owner)
         moved += 1
     db.session.commit()
     click.echo(f"re-encrypted {moved} session keys; {unreadable} unreadable (their users log in again)")

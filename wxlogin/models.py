@@ -38,20 +38,19 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 
 class User(db.Model):
-    """One WeChat identity, ``(appid, openid)``, with what we keep about it."""
+    """A person: one account for every mini program they log in from.
+
+    Logins that WeChat gives the same ``unionid`` (mini programs bound to one open-platform
+    account) are the same user. ``account_key`` is what makes creating a user race-safe: the
+    unionid when there is one, else the first identity's ``appid:openid``.
+    """
 
     __tablename__ = "users"
-    __table_args__ = (
-        sa.UniqueConstraint("appid", "openid", name="uq_users_appid_openid"),
-        _MYSQL_TABLE,
-    )
+    __table_args__ = (_MYSQL_TABLE,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    appid: Mapped[str] = mapped_column(sa.String(32))
-    openid: Mapped[str] = mapped_column(sa.String(64))
-    unionid: Mapped[str | None] = mapped_column(sa.String(64), index=True)
-    # Needed later to decrypt user data and to check the WeChat session; never sent out.
-    session_key: Mapped[str | None] = mapped_column(sa.String(255))
+    account_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    unionid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     nickname: Mapped[str | None] = mapped_column(sa.String(64))
     avatar_url: Mapped[str | None] = mapped_column(sa.String(1024))
     login_count: Mapped[int] = mapped_column(default=0)
@@ -62,8 +61,37 @@ class User(db.Model):
     # Tokens carry the generation they were issued in; "log out everywhere" bumps it.
     token_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
+    # The identity of the request's mini program (set when a token or login names one).
+    identity = None
+
+    @property
+    def openid(self):
+        return self.identity.openid if self.identity is not None else None
+
     def __repr__(self):
-        return f"<User {self.id} {self.appid}/{self.openid}>"
+        return f"<User {self.id}>"
+
+
+class Identity(db.Model):
+    """A user as one mini program knows them: ``(appid, openid)`` and that app's session."""
+
+    __tablename__ = "identities"
+    __table_args__ = (
+        sa.UniqueConstraint("appid", "openid", name="uq_identities_appid_openid"),
+        _MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    appid: Mapped[str] = mapped_column(sa.String(32))
+    openid: Mapped[str] = mapped_column(sa.String(64))
+    # Needed to decrypt user data and to check the WeChat session; encrypted, never sent out.
+    session_key: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self):
+        return f"<Identity {self.appid}/{self.openid} of user {self.user_id}>"
 
 
 class Note(db.Model):

@@ -27,7 +27,7 @@ def revocations():
 
 def issue_tokens(user, sid=None):
     """An access and a refresh token of session ``sid`` (a new session when None)."""
-    claims = {"sid": sid or uuid.uuid4().hex, "gen": user.token_generation, "aud": user.appid}
+    claims = {"sid": sid or uuid.uuid4().hex, "gen": user.token_generation, "aud": user.identity.appid}
     identity = str(user.id)
     return {
         "access_token": create_access_token(identity=identity, additional_claims=claims),

@@ -11,9 +11,10 @@ import hashlib
 from flask import current_app
 
 from .errors import ApiError, error_response
-from .extensions import db, jwt
-from .models import MAX_ID, User
+from .extensions import jwt
+from .models import MAX_ID
 from .sessions import is_revoked, revoke_session
+from .users import load_user
 
 ISSUER = "wxlogin"
 JWT_SETTINGS = {
@@ -106,7 +107,7 @@ def _load_user(_header, claims):
         user_id = int(claims["sub"])
     except (KeyError, TypeError, ValueError):
         return None
-    user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+    user = load_user(user_id, claims.get("aud")) if 0 < user_id <= MAX_ID else None
     if user is not None and user.disabled_at is not None:
         raise ApiError(403, "user_disabled", "This account was disabled by an operator.")
     if user is not None and claims.get("gen") != user.token_generation:

@@ -7,7 +7,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from .database import retry_on_conflict
 from .errors import ApiError
 from .extensions import db
-from .models import User, utcnow
+from .models import Identity, User, utcnow
 from .ratelimit import check_user_limit
 
 
@@ -24,9 +24,9 @@ def owner_of(appid, openid):
     return f"{appid}:{openid}"
 
 
-def session_key_of(user):
-    """The user's WeChat session_key in clear, or None when it cannot be read."""
-    return cipher().decrypt(user.session_key, owner_of(user.appid, user.openid))
+def session_key_of(identity):
+    """The WeChat session_key of this identity in clear, or None when it cannot be read."""
+    return cipher().decrypt(identity.session_key, owner_of(identity.appid, identity.openid))
 
 
 def login_with_code(code, appid=None):
@@ -50,45 +50,65 @@ def login_with_code(code, appid=None):
 
 @retry_on_conflict
 def record_login(appid, session):
-    """Create or update the user of ``(appid, openid)`` in one atomic upsert.
+    """Find or create the user of this WeChat login, in one transaction; ``(user, is_new)``.
 
-    The insert starts ``login_count`` at 1 and every later login increments it under the
-    row lock, so exactly one of any number of concurrent first logins reads back 1: that one
-    is the new user.
+    The identity ``(appid, openid)`` names its user when it exists. Otherwise the user is
+    the one with this unionid (a login from another of our mini programs), or is created,
+    by an upsert on ``account_key`` so that concurrent first logins agree on one row. The
+    user's ``login_count`` is then incremented under its row lock: a user is created with
+    0, so exactly one of any number of concurrent first logins reads back 1, the new user.
     """
     now = utcnow()
+    user_id = db.session.scalar(
+        sa.select(Identity.user_id).where(Identity.appid == appid, Identity.openid == session.openid)
+    )
+    if user_id is None and session.unionid:
+        user_id = db.session.scalar(sa.select(User.id).where(User.unionid == session.unionid))
+    if user_id is None:
+        key = session.unionid or f"{appid}:{session.openid}"
+        values = {"account_key": key, "unionid": session.unionid, "login_count": 0,
+                  "created_at": now, "last_login_at": now, "token_generation": 0}
+        _upsert(User, values, ["account_key"], lambda new: {"account_key": new.account_key})
+        user_id = db.session.scalar(sa.select(User.id).where(User.account_key == key))
+    db.session.execute(
+        sa.update(User).where(User.id == user_id)
+        .values(login_count=User.login_count + 1, last_login_at=now)
+    )
+    login_count = db.session.scalar(sa.select(User.login_count).where(User.id == user_id))
     sealed_key = cipher().encrypt(session.session_key, owner_of(appid, session.openid))
-    values = {
-        "appid": appid,
-        "openid": session.openid,
-        "unionid": session.unionid,
-        "session_key": sealed_key,
-        "login_count": 1,
-        "created_at": now,
-        "last_login_at": now,
-    }
-    changes = {
-        "session_key": sealed_key,
-        "last_login_at": now,
-        "login_count": User.login_count + 1,
-    }
-    dialect = db.session.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        insert = (postgresql if dialect == "postgresql" else sqlite).insert(User).values(values)
-        changes["unionid"] = sa.func.coalesce(insert.excluded.unionid, User.unionid)
-        upsert = insert.on_conflict_do_update(index_elements=["appid", "openid"], set_=changes)
-        user_id, login_count = db.session.execute(upsert.returning(User.id, User.login_count)).one()
-    else:  # MySQL / MariaDB: no RETURNING here, but the row stays locked by us until commit
-        insert = mysql.insert(User).values(values)
-        changes["unionid"] = sa.func.coalesce(insert.inserted.unionid, User.unionid)
-        db.session.execute(insert.on_duplicate_key_update(changes))
-        user_id, login_count = db.session.execute(
-            sa.select(User.id, User.login_count).where(
-                User.appid == appid, User.openid == session.openid
-            )
-        ).one()
+    values = {"user_id": user_id, "appid": appid, "openid": session.openid,
+              "session_key": sealed_key, "created_at": now, "last_login_at": now}
+    _upsert(Identity, values, ["appid", "openid"],
+            lambda new: {"session_key": new.session_key, "last_login_at": new.last_login_at})
     db.session.commit()
-    return db.session.get(User, user_id, populate_existing=True), login_count == 1
+    return load_user(user_id, appid), login_count == 1
+
+
+def _upsert(model, values, keys, changes):
+    """INSERT, or on a conflict over ``keys`` UPDATE with ``changes(new_row)``, on any of
+    our three databases."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "mysql":
+        insert = mysql.insert(model).values(values)
+        statement = insert.on_duplicate_key_update(changes(insert.inserted))
+    else:
+        insert = (postgresql if dialect == "postgresql" else sqlite).insert(model).values(values)
+        statement = insert.on_conflict_do_update(index_elements=keys, set_=changes(insert.excluded))
+    db.session.execute(statement)
+
+
+def load_user(user_id, appid):
+    """The user with their identity in mini program ``appid`` attached (None if unknown)."""
+    row = db.session.execute(
+        sa.select(User, Identity)
+        .join(Identity, Identity.user_id == User.id)
+        .where(User.id == user_id, Identity.appid == appid)
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        return None
+    user, user.identity = row
+    return user
 
 
 def update_profile(user, changes):
