@@ -34,7 +34,7 @@ def test_first_login_creates_the_user_and_returns_tokens(client, app):
     assert body["access_token"] != body["refresh_token"]
     assert body["user"]["openid"] == _stable_id("o", f"{APPID}:alice")
     assert set(body["user"]) == {
-        "id", "openid", "unionid", "nickname", "avatar_url", "created_at", "last_login_at"
+        "id", "openid", "unionid", "nickname", "avatar_url", "phone_number", "created_at", "last_login_at"
     }
     [row] = user_rows(app)
     assert (row.id, row.login_count) == (body["user"]["id"], 1)

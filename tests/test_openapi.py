@@ -8,6 +8,7 @@ EXPECTED = {
     "/wx/me": {"get", "patch"},
     "/wx/notes": {"get", "post"},
     "/wx/notes/{note_id}": {"get", "patch", "delete"},
+    "/wx/phone": {"post"},
     "/healthz": {"get"},
 }
 
@@ -32,7 +33,7 @@ def test_schemas_match_the_contract(client):
     schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
     assert set(schemas["Error"]["properties"]) == {"error", "message", "details"}
     assert set(schemas["User"]["properties"]) == {
-        "id", "openid", "unionid", "nickname", "avatar_url", "created_at", "last_login_at"
+        "id", "openid", "unionid", "nickname", "avatar_url", "phone_number", "created_at", "last_login_at"
     }
     assert set(schemas["LoginResult"]["properties"]) == {
         "access_token", "refresh_token", "token_type", "expires_in", "is_new_user", "user"

@@ -2,11 +2,16 @@
 Redis when TEST_REDIS_URL is given: they agree on tokens at once."""
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import jwt
 import pytest
 import redis
 import requests
+import sqlalchemy as sa
+
+from wxlogin.config import normalize_database_url
 
 from .conftest import REDIS_URL
 from .processes import flask, production_env, start_gunicorn, start_simulator, stop
@@ -77,3 +82,26 @@ def test_disabling_a_user_stops_their_tokens_on_every_instance(instances):
     flask(env, "users", "enable", tokens["user"]["openid"], cwd=cwd)
     assert error(call(two, "/wx/me", tokens["access_token"])) == (401, "token_revoked")
     assert call(two, "/wx/me", login(one, "eve")["access_token"]).status_code == 200
+
+
+def test_a_burst_of_phone_calls_on_both_instances_fetches_one_access_token(instances, database_url):
+    """50 concurrent /wx/phone calls, half on each instance, with the shared access token
+    expired: exactly one stable_token call reaches WeChat."""
+    one, two, env, _ = instances
+    token = login(one, "phoebe")["access_token"]
+    assert call_phone(one, token).status_code == 200  # an access token exists now...
+    engine = sa.create_engine(normalize_database_url(database_url))
+    with engine.begin() as connection:  # ...and has expired
+        connection.execute(sa.text("UPDATE access_tokens SET expires_at = :past"), {"past": datetime(2000, 1, 1)})
+    engine.dispose()
+    simulator_calls = f"{env['WX_API_BASE']}/simulator/calls"
+    before = requests.get(simulator_calls, timeout=5).json().get("stable_token", 0)
+    with ThreadPoolExecutor(50) as pool:
+        statuses = list(pool.map(lambda i: call_phone((one, two)[i % 2], token).status_code, range(50)))
+    assert statuses == [200] * 50
+    assert requests.get(simulator_calls, timeout=5).json()["stable_token"] == before + 1
+
+
+def call_phone(url, token):
+    return requests.post(f"{url}/wx/phone", json={"code": f"sim-phone:138{next(codes):08d}"},
+                         headers={"Authentication": token}, timeout=30)

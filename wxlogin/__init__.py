@@ -115,9 +115,9 @@ def revocation_store(redis_url):
 
 
 def register_blueprints(app):
-    from . import auth, data, health
+    from . import auth, data, health, wxplatform
 
-    for module in (auth, data, health):
+    for module in (auth, data, health, wxplatform):
         api.register_blueprint(module.blp)
 
 

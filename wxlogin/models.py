@@ -53,6 +53,7 @@ class User(db.Model):
     unionid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     nickname: Mapped[str | None] = mapped_column(sa.String(64))
     avatar_url: Mapped[str | None] = mapped_column(sa.String(1024))
+    phone_number: Mapped[str | None] = mapped_column(sa.String(32))
     login_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -124,3 +125,19 @@ class RevokedToken(db.Model):
 
     key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AccessToken(db.Model):
+    """A mini program's WeChat access token, shared by every process (encrypted at rest).
+
+    ``lease_until`` is the refresh lock: the process that sets it (an atomic conditional
+    UPDATE) fetches the new token; the others wait for it instead of stampeding WeChat.
+    """
+
+    __tablename__ = "access_tokens"
+    __table_args__ = (_MYSQL_TABLE,)
+
+    appid: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    token: Mapped[str | None] = mapped_column(sa.String(512))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

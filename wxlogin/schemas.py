@@ -103,6 +103,7 @@ class UserSchema(Schema):
     unionid = fields.String(allow_none=True, required=True)
     nickname = fields.String(allow_none=True, required=True)
     avatar_url = fields.String(allow_none=True, required=True)
+    phone_number = fields.String(allow_none=True, required=True)
     created_at = fields.DateTime(required=True)
     last_login_at = fields.DateTime(required=True)
 
@@ -176,6 +177,20 @@ class FindSomeSchema(Schema):
 
 class DeletedSchema(Schema):
     deleted = fields.Boolean(required=True)
+
+
+class PhoneCodeSchema(Schema):
+    code = Line(
+        required=True,
+        validate=validate.Length(1, 256),
+        metadata={"description": "The code from the getPhoneNumber button's event"},
+    )
+
+
+class PhoneNumberSchema(Schema):
+    phone_number = fields.String(required=True)
+    pure_phone_number = fields.String(required=True)
+    country_code = fields.String(required=True)
 
 
 class HealthSchema(Schema):

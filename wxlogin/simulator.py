@@ -1,6 +1,7 @@
 """A WeChat simulator for development and tests: WeChat's own ``sns/jscode2session`` API.
 
-Codes it understands (anything else is ``40029 invalid code``, like WeChat):
+``sns/jscode2session`` codes it understands (anything else is ``40029 invalid code``, like
+WeChat); access tokens and phone numbers: ``wxlogin.simulator_platform``.
 
 - ``sim:<name>`` or ``sim:<name>:<anything>``: logs in as the stable user ``<name>`` (the
   same openid every time, per appid; the same unionid across apps). Each code works once;
@@ -32,13 +33,15 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
+from .simulator_platform import PlatformSimulation
+
 SINGLE_USE_SECONDS = 300  # WeChat codes expire after five minutes: forget older ones
 NO_ANSWER = object()  # the scripted timeout: WeChat keeps the caller waiting
 
 bp = Blueprint("simulator", __name__)
 
 
-class Simulator:
+class Simulator(PlatformSimulation):
     """The simulator's rules and memory (which codes were used), shared by its threads."""
 
     def __init__(self, apps=None, timeout_sleep=6.0, latency=0.0):
@@ -47,19 +50,25 @@ class Simulator:
         self.latency = latency
         self._seen = {}
         self._lock = threading.Lock()
-        self.calls = Counter()  # js_code -> how many times it was presented (for tests)
+        self.calls = Counter()  # js_code (or API name) -> how many calls (for tests)
+        self._access_tokens = {}
 
-    def handle(self, path, args):
-        """WeChat's answer to ``GET path?args``: a dict (JSON), a str (not JSON),
-        ``NO_ANSWER``, or None for a path WeChat does not have."""
-        endpoint = {"/sns/jscode2session": self.code2session}.get(path)
+    def handle(self, path, args, body=None):
+        """WeChat's answer to a call of ``path`` with query ``args`` and JSON ``body``: a dict
+        (JSON), a str (not JSON), ``NO_ANSWER``, or None for a path WeChat does not have."""
+        endpoint = {
+            "/sns/jscode2session": self.code2session,
+            "/cgi-bin/stable_token": self.stable_token,
+            "/wxa/business/getuserphonenumber": self.phone_number,
+            "/simulator/calls": lambda args, body: dict(self.calls),  # for tests across processes
+        }.get(path)
         if endpoint is None:
             return None
         if self.latency:
             time.sleep(self.latency)
-        return endpoint(args)
+        return endpoint(args, body if isinstance(body, dict) else {})
 
-    def code2session(self, args):
+    def code2session(self, args, _body):
         appid, code = args.get("appid", ""), args.get("js_code", "")
         with self._lock:
             self.calls[code] += 1
@@ -118,10 +127,10 @@ def _stable_id(prefix, seed):
     return prefix + base64.urlsafe_b64encode(digest).decode()[:27]
 
 
-@bp.get("/<path:path>")
+@bp.route("/<path:path>", methods=["GET", "POST"])
 def serve(path):
     simulator = current_app.extensions["wechat_simulator"]
-    body = simulator.handle(f"/{path}", request.args)
+    body = simulator.handle(f"/{path}", request.args, request.get_json(silent=True))
     if body is None:
         abort(404)
     if body is NO_ANSWER:
@@ -146,7 +155,8 @@ class SimulatorAdapter(BaseAdapter):
 
     def send(self, request, timeout=None, **kwargs):
         url = urlsplit(request.url)
-        body = self.simulator.handle(url.path, dict(parse_qsl(url.query, keep_blank_values=True)))
+        payload = json.loads(request.body) if request.body else None
+        body = self.simulator.handle(url.path, dict(parse_qsl(url.query, keep_blank_values=True)), payload)
         if body is NO_ANSWER:
             read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
             time.sleep(read_timeout or 0)

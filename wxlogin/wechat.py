@@ -86,7 +86,7 @@ class WeChatClient:
             "js_code": code,
             "grant_type": "authorization_code",
         }
-        payload = self._get("/sns/jscode2session", params)
+        payload = self._call("GET", "/sns/jscode2session", params)
         openid, session_key = payload.get("openid"), payload.get("session_key")
         if not (isinstance(openid, str) and openid and isinstance(session_key, str) and session_key):
             log.error("WeChat code2Session answer lacks openid/session_key (appid=%s)", appid)
@@ -94,25 +94,53 @@ class WeChatClient:
         unionid = payload.get("unionid")
         return WxSession(openid, session_key, unionid if isinstance(unionid, str) and unionid else None)
 
-    def _get(self, path, params):
-        """GET with retries on errcode -1 (busy); a timeout is final: the code may be spent."""
+    def stable_token(self, appid, force_refresh=False):
+        """An access token of the app (``cgi-bin/stable_token``): ``(token, expires_in)``."""
+        body = {
+            "grant_type": "client_credential",
+            "appid": appid,
+            "secret": self.apps[appid],
+            "force_refresh": force_refresh,
+        }
+        payload = self._call("POST", "/cgi-bin/stable_token", {}, body)
+        token, expires_in = payload.get("access_token"), payload.get("expires_in")
+        if not (isinstance(token, str) and token and isinstance(expires_in, int) and expires_in > 0):
+            log.error("WeChat stable_token answer lacks access_token/expires_in (appid=%s)", appid)
+            raise WeChatError(*UPSTREAM_ERROR)
+        return token, expires_in
+
+    def phone_number(self, access_token, code):
+        """``phone_info`` of a getPhoneNumber button code (``wxa/business/getuserphonenumber``)."""
+        payload = self._call(
+            "POST", "/wxa/business/getuserphonenumber", {"access_token": access_token}, {"code": code}
+        )
+        info = payload.get("phone_info")
+        if not isinstance(info, dict) or not isinstance(info.get("watermark"), dict):
+            log.error("WeChat getuserphonenumber answer lacks phone_info")
+            raise WeChatError(*UPSTREAM_ERROR)
+        return info
+
+    def _call(self, method, path, params, body=None):
+        """One API call, retried on errcode -1 (busy); a timeout is final: a code may be spent."""
         for attempt in range(self.retries + 1):
-            payload = self._get_once(path, params)
+            payload = self._call_once(method, path, params, body)
             errcode = _errcode(payload)
             if errcode == 0:
                 return payload
             log.warning(
-                "WeChat %s errcode=%s errmsg=%r (appid=%s, attempt %d)",
-                path, errcode, str(payload.get("errmsg", ""))[:200], params.get("appid"), attempt + 1,
+                "WeChat %s errcode=%s errmsg=%r (attempt %d)",
+                path, errcode, str(payload.get("errmsg", ""))[:200], attempt + 1,
             )
             if errcode != -1 or attempt == self.retries:
                 raise WeChatError.from_errcode(errcode)
             time.sleep(self.backoff * 2**attempt)
 
-    def _get_once(self, path, params):
+    def _call_once(self, method, path, params, body):
         failure = None
         try:
-            response = self.session.get(self.base_url + path, params=params, timeout=self.timeout)
+            response = self.session.request(
+                method, self.base_url + path, params=params, json=body, timeout=self.timeout
+            )
         except requests.ConnectTimeout:  # never reached: the code is not spent
             failure = UNREACHABLE
             log.error("WeChat %s unreachable: connection timed out", path)

@@ -1,0 +1,77 @@
+"""The simulator's server-to-server WeChat APIs: access tokens and phone numbers.
+
+- ``POST /cgi-bin/stable_token``: an access token per app, the same one until it expires
+  (``token_seconds``) or ``force_refresh``; every call is counted in ``calls["stable_token"]``.
+- ``POST /wxa/business/getuserphonenumber?access_token=``: ``40001`` unless the token is the
+  app's current one. Codes: ``sim-phone:<digits>`` gives that number (once per code, then
+  ``40163``); ``sim-phone-other-app:<digits>`` gives it with another app's watermark;
+  ``sim-fail:<errcode>`` that errcode; anything else ``40029``.
+"""
+
+import secrets
+import time
+
+
+class PlatformSimulation:
+    """Mixed into ``Simulator``, which provides ``apps``, ``calls``, ``_lock``, ``_first_use``
+    and ``_access_tokens`` (appid -> (token, expiry on the monotonic clock))."""
+
+    token_seconds = 7200
+
+    def stable_token(self, args, body):
+        appid, secret = body.get("appid", ""), body.get("secret", "")
+        with self._lock:
+            self.calls["stable_token"] += 1
+        if body.get("grant_type") != "client_credential":
+            return _error(40002, "invalid grant_type")
+        if self.apps and appid not in self.apps:
+            return _error(40013, "invalid appid")
+        if self.apps and not secrets.compare_digest(secret, self.apps[appid]):
+            return _error(40125, "invalid appsecret")
+        now = time.monotonic()
+        with self._lock:
+            token, expires = self._access_tokens.get(appid, (None, 0))
+            if body.get("force_refresh") or token is None or expires <= now:
+                token, expires = f"sim-at-{secrets.token_hex(16)}", now + self.token_seconds
+                self._access_tokens[appid] = (token, expires)
+        return {"access_token": token, "expires_in": int(expires - now)}
+
+    def phone_number(self, args, body):
+        appid = self._app_of_token(args.get("access_token", ""))
+        if appid is None:
+            return _error(40001, "invalid credential, access_token is invalid or not latest")
+        code = body.get("code") or ""
+        kind, _, rest = code.partition(":")
+        if kind == "sim-fail":
+            try:
+                return _error(int(rest), "scripted failure")
+            except ValueError:
+                return _error(40029, "invalid code")
+        if kind not in ("sim-phone", "sim-phone-other-app") or not rest.split(":")[0].isdigit():
+            return _error(40029, "invalid code")
+        if not self._first_use(f"phone:{appid}:{code}"):
+            return _error(40163, "code been used")
+        number = rest.split(":")[0]
+        watermark = appid if kind == "sim-phone" else "wxsomeoneelse00000"
+        return {
+            "errcode": 0,
+            "errmsg": "ok",
+            "phone_info": {
+                "phoneNumber": number,
+                "purePhoneNumber": number,
+                "countryCode": "86",
+                "watermark": {"timestamp": int(time.time()), "appid": watermark},
+            },
+        }
+
+    def _app_of_token(self, token):
+        now = time.monotonic()
+        with self._lock:
+            for appid, (current, expires) in self._access_tokens.items():
+                if secrets.compare_digest(token, current) and expires > now:
+                    return appid
+        return None
+
+
+def _error(errcode, errmsg):
+    return {"errcode": errcode, "errmsg": f"{errmsg}, rid: {secrets.token_hex(6)}"}

@@ -1,0 +1,23 @@
+"""WeChat platform blueprint: what the mini program asks WeChat about the logged-in user."""
+
+from flask_jwt_extended import current_user
+
+from .blueprint import Blueprint
+from .phones import store_phone_number
+from .schemas import PhoneCodeSchema, PhoneNumberSchema
+
+blp = Blueprint("platform", __name__, url_prefix="/wx", description="WeChat platform data of the caller.")
+
+
+@blp.post("/phone")
+@blp.token_required
+@blp.arguments(PhoneCodeSchema)
+@blp.response(200, PhoneNumberSchema)
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.alt_response(502, response="BAD_GATEWAY")
+@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+@blp.alt_response(504, response="GATEWAY_TIMEOUT")
+def phone(args):
+    """The caller's phone number from a getPhoneNumber button code, stored on the user.
+    A bad or used code is 400 `invalid_code` / `code_used` (the session is fine)."""
+    return store_phone_number(current_user, args["code"])
