@@ -9,6 +9,7 @@ EXPECTED = {
     "/wx/notes": {"get", "post"},
     "/wx/notes/{note_id}": {"get", "patch", "delete"},
     "/wx/phone": {"post"},
+    "/wx/userinfo": {"post"},
     "/healthz": {"get"},
 }
 

@@ -2,7 +2,7 @@
 
 import unicodedata
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 # --- field types -----------------------------------------------------------------------
 
@@ -191,6 +191,18 @@ class PhoneNumberSchema(Schema):
     phone_number = fields.String(required=True)
     pure_phone_number = fields.String(required=True)
     country_code = fields.String(required=True)
+
+
+class UserInfoSchema(Schema):
+    encrypted_data = Line(required=True, validate=validate.Length(1, 20000))
+    iv = Line(required=True, validate=validate.Length(1, 64))
+    raw_data = Text(validate=validate.Length(max=10000), metadata={"description": "With `signature`"})
+    signature = Line(validate=validate.Length(1, 64), metadata={"description": "sha1(raw_data + session_key)"})
+
+    @validates_schema
+    def _signed_together(self, data, **kwargs):
+        if ("raw_data" in data) != ("signature" in data):
+            raise ValidationError("Send raw_data and signature together, or neither.", "signature")
 
 
 class HealthSchema(Schema):

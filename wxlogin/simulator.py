@@ -52,6 +52,7 @@ class Simulator(PlatformSimulation):
         self._lock = threading.Lock()
         self.calls = Counter()  # js_code (or API name) -> how many calls (for tests)
         self._access_tokens = {}
+        self._session_keys = {}
 
     def handle(self, path, args, body=None):
         """WeChat's answer to a call of ``path`` with query ``args`` and JSON ``body``: a dict
@@ -61,6 +62,7 @@ class Simulator(PlatformSimulation):
             "/cgi-bin/stable_token": self.stable_token,
             "/wxa/business/getuserphonenumber": self.phone_number,
             "/simulator/calls": lambda args, body: dict(self.calls),  # for tests across processes
+            "/simulator/userinfo": self.user_info,
         }.get(path)
         if endpoint is None:
             return None
@@ -90,11 +92,11 @@ class Simulator(PlatformSimulation):
             return _error(-1, "system error")  # the busy answer does not spend the code
         if not self._first_use(f"{appid}:{code}"):  # a code belongs to one mini program
             return _error(40163, "code been used")
-        return {
-            "openid": _stable_id("o", f"{appid}:{name}"),
-            "unionid": _stable_id("o", f"union:{name}"),
-            "session_key": base64.b64encode(secrets.token_bytes(16)).decode(),
-        }
+        openid = _stable_id("o", f"{appid}:{name}")
+        session_key = base64.b64encode(secrets.token_bytes(16)).decode()
+        with self._lock:
+            self._session_keys[(appid, openid)] = session_key
+        return {"openid": openid, "unionid": _stable_id("o", f"union:{name}"), "session_key": session_key}
 
     def _scripted_failure(self, what):
         if what == "timeout":

@@ -2,19 +2,29 @@
 
 - ``POST /cgi-bin/stable_token``: an access token per app, the same one until it expires
   (``token_seconds``) or ``force_refresh``; every call is counted in ``calls["stable_token"]``.
+- ``GET /simulator/userinfo?appid=&openid=``: what ``wx.getUserInfo`` would give the client
+  (encrypted with the user's session key), to try ``POST /wx/userinfo`` offline.
 - ``POST /wxa/business/getuserphonenumber?access_token=``: ``40001`` unless the token is the
   app's current one. Codes: ``sim-phone:<digits>`` gives that number (once per code, then
   ``40163``); ``sim-phone-other-app:<digits>`` gives it with another app's watermark;
   ``sim-fail:<errcode>`` that errcode; anything else ``40029``.
 """
 
+import base64
+import hashlib
+import json
+import os
 import secrets
 import time
 
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
 
 class PlatformSimulation:
-    """Mixed into ``Simulator``, which provides ``apps``, ``calls``, ``_lock``, ``_first_use``
-    and ``_access_tokens`` (appid -> (token, expiry on the monotonic clock))."""
+    """Mixed into ``Simulator``, which provides ``apps``, ``calls``, ``_lock``, ``_first_use``,
+    ``_access_tokens`` (appid -> (token, expiry on the monotonic clock)) and
+    ``_session_keys`` ((appid, openid) -> the session key last given)."""
 
     token_seconds = 7200
 
@@ -64,6 +74,17 @@ class PlatformSimulation:
             },
         }
 
+    def user_info(self, args, _body):
+        """``wx.getUserInfo``'s answer for a simulated user, sealed with the session key the
+        simulator last gave them (``?appid=&openid=&nickname=&avatar_url=``, and
+        ``watermark_appid=`` to play data made for another app); not WeChat's."""
+        with self._lock:
+            session_key = self._session_keys.get((args.get("appid"), args.get("openid")))
+        if session_key is None:
+            return _error(40029, "no login of this user")
+        info = {"nickName": args.get("nickname", "Sim User"), "avatarUrl": args.get("avatar_url", "")}
+        return seal_user_info(session_key, args.get("watermark_appid") or args["appid"], info)
+
     def _app_of_token(self, token):
         now = time.monotonic()
         with self._lock:
@@ -75,3 +96,21 @@ class PlatformSimulation:
 
 def _error(errcode, errmsg):
     return {"errcode": errcode, "errmsg": f"{errmsg}, rid: {secrets.token_hex(6)}"}
+
+
+def seal_user_info(session_key, appid, info):
+    """What wx.getUserInfo gives a client: the user's data encrypted with the session key
+    (AES-128-CBC, PKCS#7, base64), and raw_data signed with sha1(raw_data + session_key)."""
+    raw_data = json.dumps(info, ensure_ascii=False)
+    plain = json.dumps({**info, "watermark": {"timestamp": int(time.time()), "appid": appid}}).encode()
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(plain) + padder.finalize()
+    iv = os.urandom(16)
+    encryptor = Cipher(algorithms.AES(base64.b64decode(session_key)), modes.CBC(iv)).encryptor()
+    sealed = encryptor.update(padded) + encryptor.finalize()
+    return {
+        "encrypted_data": base64.b64encode(sealed).decode(),
+        "iv": base64.b64encode(iv).decode(),
+        "raw_data": raw_data,
+        "signature": hashlib.sha1((raw_data + session_key).encode()).hexdigest(),
+    }

@@ -4,7 +4,8 @@ from flask_jwt_extended import current_user
 
 from .blueprint import Blueprint
 from .phones import store_phone_number
-from .schemas import PhoneCodeSchema, PhoneNumberSchema
+from .schemas import PhoneCodeSchema, PhoneNumberSchema, UserInfoSchema, UserSchema
+from .userinfo import apply_user_info
 
 blp = Blueprint("platform", __name__, url_prefix="/wx", description="WeChat platform data of the caller.")
 
@@ -21,3 +22,15 @@ def phone(args):
     """The caller's phone number from a getPhoneNumber button code, stored on the user.
     A bad or used code is 400 `invalid_code` / `code_used` (the session is fine)."""
     return store_phone_number(current_user, args["code"])
+
+
+@blp.post("/userinfo")
+@blp.token_required
+@blp.arguments(UserInfoSchema)
+@blp.response(200, UserSchema)
+@blp.alt_response(409, response="CONFLICT", description="session_key_stale: log in again")
+def userinfo(args):
+    """Nickname and avatar from `wx.getUserInfo`'s encrypted data (older clients).
+    A bad signature is 400 `invalid_signature`; data that does not decrypt with the stored
+    session key is 409 `session_key_stale`."""
+    return apply_user_info(current_user, **args)
