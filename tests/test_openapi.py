@@ -10,6 +10,7 @@ EXPECTED = {
     "/wx/notes/{note_id}": {"get", "patch", "delete"},
     "/wx/phone": {"post"},
     "/wx/userinfo": {"post"},
+    "/wx/session": {"get"},
     "/healthz": {"get"},
 }
 

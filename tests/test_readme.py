@@ -38,7 +38,7 @@ def test_the_curl_walkthrough_works(environ, tmp_path):
         '"content":"changed"', '"deleted":true', '"error":"token_missing"',
         '"error":"token_invalid"', "Retry-After:60", '"error":"rate_limited"',
         '"error":"invalid_request"', '"error":"token_revoked"', '"revoked":true',
-        '"phone_number":"13800138000"', '"error":"code_used"', '"nickname":"AliceW"',
+        '"phone_number":"13800138000"', '"error":"code_used"', '"nickname":"AliceW"', '"valid":true',
     ):
         assert expected in out, expected
     assert "session_key" not in out

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
 from .models import AccessToken, utcnow
-from .wechat import WeChatError
+from .wechat_errors import WeChatError
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from .access_tokens import call_with_access_token
 from .errors import ApiError
 from .extensions import db
 from .users import wechat_client
-from .wechat import WeChatError
+from .wechat_errors import WeChatError
 
 # Codes are the caller's problem, not their session's: 400, so that a client that logs in
 # again on every 401 does not do so here (API.md).

@@ -205,5 +205,9 @@ class UserInfoSchema(Schema):
             raise ValidationError("Send raw_data and signature together, or neither.", "signature")
 
 
+class SessionCheckSchema(Schema):
+    valid = fields.Boolean(required=True, metadata={"description": "false: log in again"})
+
+
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"example": "ok"})

@@ -61,6 +61,7 @@ class Simulator(PlatformSimulation):
             "/sns/jscode2session": self.code2session,
             "/cgi-bin/stable_token": self.stable_token,
             "/wxa/business/getuserphonenumber": self.phone_number,
+            "/wxa/checksession": self.check_session,
             "/simulator/calls": lambda args, body: dict(self.calls),  # for tests across processes
             "/simulator/userinfo": self.user_info,
         }.get(path)

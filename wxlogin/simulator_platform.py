@@ -4,6 +4,8 @@
   (``token_seconds``) or ``force_refresh``; every call is counted in ``calls["stable_token"]``.
 - ``GET /simulator/userinfo?appid=&openid=``: what ``wx.getUserInfo`` would give the client
   (encrypted with the user's session key), to try ``POST /wx/userinfo`` offline.
+- ``GET /wxa/checksession?access_token=&openid=&signature=``: ``0`` when the signature is
+  ``hmac_sha256(session_key, "")`` of the session key last given to that user, else ``87009``.
 - ``POST /wxa/business/getuserphonenumber?access_token=``: ``40001`` unless the token is the
   app's current one. Codes: ``sim-phone:<digits>`` gives that number (once per code, then
   ``40163``); ``sim-phone-other-app:<digits>`` gives it with another app's watermark;
@@ -12,6 +14,7 @@
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -84,6 +87,18 @@ class PlatformSimulation:
             return _error(40029, "no login of this user")
         info = {"nickName": args.get("nickname", "Sim User"), "avatarUrl": args.get("avatar_url", "")}
         return seal_user_info(session_key, args.get("watermark_appid") or args["appid"], info)
+
+    def check_session(self, args, _body):
+        appid = self._app_of_token(args.get("access_token", ""))
+        if appid is None:
+            return _error(40001, "invalid credential, access_token is invalid or not latest")
+        with self._lock:
+            session_key = self._session_keys.get((appid, args.get("openid")))
+        expected = hmac.new((session_key or "").encode(), b"", hashlib.sha256).hexdigest()
+        signature = str(args.get("signature", ""))
+        if session_key is None or not hmac.compare_digest(expected.encode(), signature.encode()):
+            return _error(87009, "invalid signature")
+        return {"errcode": 0, "errmsg": "ok"}
 
     def _app_of_token(self, token):
         now = time.monotonic()

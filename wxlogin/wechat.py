@@ -1,4 +1,5 @@
-"""The WeChat server API client: ``auth.code2Session`` and its failure modes.
+"""The WeChat server API client: ``auth.code2Session``, access tokens, phone numbers and the
+session check.
 
 WeChat answers errors with HTTP 200 and a JSON body carrying ``errcode``/``errmsg``, and
 serves JSON as ``text/plain``; a successful answer carries no ``errcode`` at all. Each failure
@@ -8,6 +9,8 @@ The app secret travels in the query string, so requests' and urllib3's exception
 (which quote the URL) are never logged, chained or shown: only their class name is.
 """
 
+import hashlib
+import hmac
 import logging
 import os
 import threading
@@ -17,36 +20,11 @@ from dataclasses import dataclass
 import requests
 from requests.adapters import HTTPAdapter
 
-from .errors import ApiError
+from .wechat_errors import SESSION_INVALID, TIMEOUT, UNREACHABLE, UPSTREAM_ERROR, WeChatError
+
+POOL_SIZE = 32  # pooled keep-alive connections: as many as a worker has threads, and more
 
 log = logging.getLogger(__name__)
-
-# errcode -> (HTTP status, slug, message for the client)
-ERRCODES = {
-    -1: (503, "upstream_unavailable", "WeChat is busy: try again in a moment."),
-    40029: (401, "invalid_code", "The login code is invalid: call wx.login() for a new one."),
-    40163: (401, "code_used", "The login code was already used: call wx.login() for a new one."),
-    45011: (429, "rate_limited", "WeChat is limiting logins for this user: wait a minute."),
-    40226: (403, "user_blocked", "WeChat has blocked this user from logging in."),
-}
-UPSTREAM_ERROR = (502, "upstream_error", "WeChat answered something unexpected: try again later.")
-UNREACHABLE = (502, "upstream_error", "WeChat could not be reached: try again later.")
-TIMEOUT = (504, "upstream_timeout", "WeChat did not answer in time: call wx.login() and try again.")
-RETRY_AFTER_SECONDS = {45011: 60}
-POOL_SIZE = 32
-
-
-class WeChatError(ApiError):
-    """A failed WeChat call, carrying WeChat's errcode (None for transport failures)."""
-
-    def __init__(self, status, slug, message, errcode=None):
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS[errcode])} if errcode in RETRY_AFTER_SECONDS else None
-        super().__init__(status, slug, message, headers=headers)
-        self.errcode = errcode
-
-    @classmethod
-    def from_errcode(cls, errcode):
-        return cls(*ERRCODES.get(errcode, UPSTREAM_ERROR), errcode=errcode)
 
 
 @dataclass(frozen=True)
@@ -119,6 +97,19 @@ class WeChatClient:
             log.error("WeChat getuserphonenumber answer lacks phone_info")
             raise WeChatError(*UPSTREAM_ERROR)
         return info
+
+    def check_session(self, access_token, openid, session_key):
+        """Whether WeChat still holds ``session_key`` as the user's (``wxa/checksession``)."""
+        signature = hmac.new(session_key.encode(), b"", hashlib.sha256).hexdigest()
+        params = {"access_token": access_token, "openid": openid, "signature": signature,
+                  "sig_method": "hmac_sha256"}
+        try:
+            self._call("GET", "/wxa/checksession", params)
+        except WeChatError as error:
+            if error.errcode == SESSION_INVALID:
+                return False
+            raise
+        return True
 
     def _call(self, method, path, params, body=None):
         """One API call, retried on errcode -1 (busy); a timeout is final: a code may be spent."""

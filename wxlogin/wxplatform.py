@@ -3,9 +3,11 @@
 from flask_jwt_extended import current_user
 
 from .blueprint import Blueprint
+from .access_tokens import call_with_access_token
 from .phones import store_phone_number
-from .schemas import PhoneCodeSchema, PhoneNumberSchema, UserInfoSchema, UserSchema
+from .schemas import PhoneCodeSchema, PhoneNumberSchema, SessionCheckSchema, UserInfoSchema, UserSchema
 from .userinfo import apply_user_info
+from .users import session_key_of, wechat_client
 
 blp = Blueprint("platform", __name__, url_prefix="/wx", description="WeChat platform data of the caller.")
 
@@ -34,3 +36,23 @@ def userinfo(args):
     A bad signature is 400 `invalid_signature`; data that does not decrypt with the stored
     session key is 409 `session_key_stale`."""
     return apply_user_info(current_user, **args)
+
+
+@blp.get("/session")
+@blp.token_required
+@blp.response(200, SessionCheckSchema)
+@blp.alt_response(502, response="BAD_GATEWAY")
+@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+@blp.alt_response(504, response="GATEWAY_TIMEOUT")
+def check_session():
+    """Whether WeChat still holds the session key stored at the caller's last login
+    (`wxa/checksession`). `valid: false`: call wx.login() and log in again before anything
+    that needs the session key (`/wx/userinfo`)."""
+    identity = current_user.identity
+    session_key = session_key_of(identity)
+    if session_key is None:
+        return {"valid": False}
+    valid = call_with_access_token(
+        identity.appid, lambda token: wechat_client().check_session(token, identity.openid, session_key)
+    )
+    return {"valid": valid}

@@ -1,0 +1,30 @@
+"""GET /wx/session: does WeChat still hold the session key stored at the last login?"""
+
+import requests
+
+from .conftest import APPID, SECRET, fresh_code
+
+
+def check(client, token):
+    return client.get("/wx/session", headers={"Authentication": token})
+
+
+def test_a_fresh_login_is_valid(client, login):
+    response = check(client, login()["access_token"])
+    assert (response.status_code, response.get_json()) == (200, {"valid": True})
+
+
+def test_a_session_renewed_behind_our_back_is_not(client, login, simulator):
+    tokens = login("alice")
+    # the mini program called wx.login() again and its new code went elsewhere: WeChat
+    # now holds another session key for alice
+    params = {"appid": APPID, "secret": SECRET, "js_code": fresh_code("alice"),
+              "grant_type": "authorization_code"}
+    requests.get(f"{simulator.url}/sns/jscode2session", params=params, timeout=5)
+    assert check(client, tokens["access_token"]).get_json() == {"valid": False}
+    again = client.post("/wx/login", json={"code": fresh_code("alice")}).get_json()
+    assert check(client, again["access_token"]).get_json() == {"valid": True}
+
+
+def test_needs_a_token(client):
+    assert check(client, "").status_code == 401
