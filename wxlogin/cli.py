@@ -6,6 +6,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from werkzeug.serving import run_simple
 
+from .audit import purge_old, recent_attempts
 from .extensions import db
 from .models import MAX_ID, Identity, User, utcnow
 from .simulator import Simulator, create_simulator_app
@@ -74,6 +75,25 @@ def enable_user(id_or_openid):
         user.disabled_at = None
         click.echo(f"enabled user {user.id}")
     db.session.commit()
+
+
+@users_cli.command("logins")
+@click.argument("id_or_openid")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+def list_logins(id_or_openid, limit):
+    """The user's most recent login attempts, newest first (the audit trail)."""
+    users = _find_users(id_or_openid)
+    for attempt in recent_attempts([user.id for user in users], limit):
+        click.echo(
+            f"{attempt.at.isoformat(timespec='seconds')}  user {attempt.user_id}  {attempt.appid}  "
+            f"{attempt.outcome:<16} {attempt.client_ip or '-':<15} {attempt.user_agent or '-'}"
+        )
+
+
+@users_cli.command("purge-logins")
+def purge_logins():
+    """Forget login attempts older than AUDIT_RETENTION_DAYS (also done automatically)."""
+    click.echo(f"purged {purge_old()} login attempts")
 
 
 @tokens_cli.command("purge")

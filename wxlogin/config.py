@@ -48,6 +48,7 @@ def from_environ(environ=os.environ):
         JWT_PREVIOUS_SECRET_KEYS=_list(environ, "JWT_PREVIOUS_SECRET_KEYS"),
         SESSION_KEY_ENCRYPTION_KEYS=_list(environ, "SESSION_KEY_ENCRYPTION_KEYS"),
         TRUSTED_PROXY_COUNT=_number(environ, "TRUSTED_PROXY_COUNT", 0, int, allow_zero=True),
+        AUDIT_RETENTION_DAYS=_number(environ, "AUDIT_RETENTION_DAYS", 90, int),
     )
     if environ.get("DATABASE_URL"):
         config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(environ["DATABASE_URL"])

@@ -141,3 +141,18 @@ class AccessToken(db.Model):
     token: Mapped[str | None] = mapped_column(sa.String(512))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginAttempt(db.Model):
+    """One POST /wx/login, whatever its outcome: the audit trail (kept AUDIT_RETENTION_DAYS)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (sa.Index("ix_login_attempts_user_id_at", "user_id", "at"), _MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    appid: Mapped[str | None] = mapped_column(sa.String(32))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    client_ip: Mapped[str | None] = mapped_column(sa.String(64))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(256))
+    outcome: Mapped[str] = mapped_column(sa.String(32))  # "ok" or the error slug

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
+from .audit import record_attempt
 from .database import retry_on_conflict
 from .errors import ApiError
 from .extensions import db
@@ -30,21 +31,31 @@ def session_key_of(identity):
 
 
 def login_with_code(code, appid=None):
-    """Exchange a ``wx.login()`` code with WeChat; return ``(user, is_new_user)``."""
+    """Exchange a ``wx.login()`` code with WeChat; return ``(user, is_new_user)``.
+
+    Every attempt, whatever its outcome, goes to the audit trail.
+    """
     client = wechat_client()
-    if appid is not None and appid not in client.apps:
-        raise ApiError(
-            400,
-            "invalid_request",
-            "This service is not configured for that appid.",
-            details={"appid": ["Unknown appid."]},
-        )
-    appid = appid or next(iter(client.apps))  # the first configured app is the default
-    session = client.code2session(code, appid)
-    check_user_limit(appid, session.openid)
-    user, is_new_user = record_login(appid, session)
-    if user.disabled_at is not None:
-        raise ApiError(403, "user_disabled", "This account was disabled by an operator.")
+    user = None
+    try:
+        if appid is not None and appid not in client.apps:
+            raise ApiError(
+                400,
+                "invalid_request",
+                "This service is not configured for that appid.",
+                details={"appid": ["Unknown appid."]},
+            )
+        appid = appid or next(iter(client.apps))  # the first configured app is the default
+        session = client.code2session(code, appid)
+        check_user_limit(appid, session.openid)
+        user, is_new_user = record_login(appid, session)
+        if user.disabled_at is not None:
+            raise ApiError(403, "user_disabled", "This account was disabled by an operator.")
+    except ApiError as error:
+        db.session.rollback()  # whatever the failed login left half done
+        record_attempt(appid, user, error.slug)
+        raise
+    record_attempt(appid, user, "ok")
     return user, is_new_user
 
 

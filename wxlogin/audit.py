@@ -1,0 +1,57 @@
+"""The login audit trail: every POST /wx/login attempt, kept ``AUDIT_RETENTION_DAYS``."""
+
+import logging
+import time
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from .extensions import db
+from .models import LoginAttempt, utcnow
+
+log = logging.getLogger(__name__)
+
+PURGE_EVERY_SECONDS = 600
+_last_purge = 0.0
+
+
+def record_attempt(appid, user, outcome):
+    """Remember one login attempt. Never fails the login it describes."""
+    global _last_purge
+    attempt = LoginAttempt(
+        appid=appid,
+        user_id=user.id if user is not None else None,
+        client_ip=(request.remote_addr or "")[:64],
+        user_agent=request.headers.get("User-Agent", "")[:256],
+        outcome=outcome,
+    )
+    try:
+        db.session.add(attempt)
+        db.session.commit()
+        if time.monotonic() - _last_purge > PURGE_EVERY_SECONDS:
+            _last_purge = time.monotonic()
+            purge_old()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.error("login attempt not recorded: %s", type(exc).__name__)
+
+
+def purge_old():
+    """Forget attempts older than the retention limit; returns how many."""
+    days = current_app.config["AUDIT_RETENTION_DAYS"]
+    count = db.session.execute(
+        sa.delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(days=days))
+    ).rowcount
+    db.session.commit()
+    return count
+
+
+def recent_attempts(user_ids, limit=20):
+    return db.session.scalars(
+        sa.select(LoginAttempt)
+        .where(LoginAttempt.user_id.in_(user_ids))
+        .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc())
+        .limit(limit)
+    ).all()
