@@ -28,3 +28,30 @@ def test_a_session_renewed_behind_our_back_is_not(client, login, simulator):
 
 def test_needs_a_token(client):
     assert check(client, "").status_code == 401
+
+
+def script(simulator, api, errcode, times=1):
+    body = {"api": api, "errcode": errcode, "times": times}
+    assert requests.post(f"{simulator.url}/simulator/fail", json=body, timeout=5).json()["errcode"] == 0
+
+
+def test_a_refused_access_token_is_refreshed_once_and_the_check_retried(client, login, simulator):
+    token = login()["access_token"]
+    assert check(client, token).get_json() == {"valid": True}
+    before = simulator.calls["stable_token"]
+    script(simulator, "checksession", 40001)
+    assert check(client, token).get_json() == {"valid": True}
+    assert simulator.calls["stable_token"] == before + 1
+
+
+def test_wechat_failures_of_the_platform_apis(client, login, simulator):
+    token = login()["access_token"]
+    check(client, token)  # an access token exists
+    script(simulator, "checksession", -1, times=3)
+    response = check(client, token)
+    assert (response.status_code, response.get_json()["error"]) == (503, "upstream_unavailable")
+    script(simulator, "checksession", "nonjson")
+    assert check(client, token).status_code == 502
+    script(simulator, "getuserphonenumber", 45011)
+    response = client.post("/wx/phone", json={"code": "sim-phone:1:x"}, headers={"Authentication": token})
+    assert (response.status_code, response.get_json()["error"]) == (429, "rate_limited")

@@ -53,6 +53,7 @@ class Simulator(PlatformSimulation):
         self.calls = Counter()  # js_code (or API name) -> how many calls (for tests)
         self._access_tokens = {}
         self._session_keys = {}
+        self._scripted = {}
 
     def handle(self, path, args, body=None):
         """WeChat's answer to a call of ``path`` with query ``args`` and JSON ``body``: a dict
@@ -64,6 +65,7 @@ class Simulator(PlatformSimulation):
             "/wxa/checksession": self.check_session,
             "/simulator/calls": lambda args, body: dict(self.calls),  # for tests across processes
             "/simulator/userinfo": self.user_info,
+            "/simulator/fail": self.script_failures,
         }.get(path)
         if endpoint is None:
             return None

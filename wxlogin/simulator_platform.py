@@ -2,6 +2,8 @@
 
 - ``POST /cgi-bin/stable_token``: an access token per app, the same one until it expires
   (``token_seconds``) or ``force_refresh``; every call is counted in ``calls["stable_token"]``.
+- ``POST /simulator/fail {"api", "errcode", "times"}``: script the next calls of an API
+  above to fail (an errcode, ``"timeout"`` or ``"nonjson"``).
 - ``GET /simulator/userinfo?appid=&openid=``: what ``wx.getUserInfo`` would give the client
   (encrypted with the user's session key), to try ``POST /wx/userinfo`` offline.
 - ``GET /wxa/checksession?access_token=&openid=&signature=``: ``0`` when the signature is
@@ -24,17 +26,42 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 
+SCRIPTABLE = {"stable_token", "checksession", "getuserphonenumber"}
+
+
 class PlatformSimulation:
     """Mixed into ``Simulator``, which provides ``apps``, ``calls``, ``_lock``, ``_first_use``,
-    ``_access_tokens`` (appid -> (token, expiry on the monotonic clock)) and
-    ``_session_keys`` ((appid, openid) -> the session key last given)."""
+    ``_scripted_failure``, ``_access_tokens`` (appid -> (token, expiry on the monotonic
+    clock)), ``_session_keys`` ((appid, openid) -> the session key last given) and
+    ``_scripted`` (api -> failures to answer next)."""
 
     token_seconds = 7200
 
+    def script_failures(self, _args, body):
+        """``POST /simulator/fail {"api": "stable_token", "errcode": -1, "times": 2}``: the next
+        ``times`` calls of that API (``stable_token``, ``checksession``,
+        ``getuserphonenumber``) answer that errcode, or ``"timeout"`` / ``"nonjson"``."""
+        api, failure = body.get("api"), body.get("errcode")
+        if api not in SCRIPTABLE or failure is None:
+            return _error(40097, f"api must be one of {sorted(SCRIPTABLE)}, with an errcode")
+        with self._lock:
+            self._scripted.setdefault(api, []).extend([failure] * int(body.get("times", 1)))
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _scripted_answer(self, api):
+        with self._lock:
+            self.calls[api] += 1
+            queue = self._scripted.get(api)
+            failure = queue.pop(0) if queue else None
+        if failure is None:
+            return None
+        return self._scripted_failure(str(failure))
+
     def stable_token(self, args, body):
         appid, secret = body.get("appid", ""), body.get("secret", "")
-        with self._lock:
-            self.calls["stable_token"] += 1
+        scripted = self._scripted_answer("stable_token")
+        if scripted is not None:
+            return scripted
         if body.get("grant_type") != "client_credential":
             return _error(40002, "invalid grant_type")
         if self.apps and appid not in self.apps:
@@ -50,6 +77,9 @@ class PlatformSimulation:
         return {"access_token": token, "expires_in": int(expires - now)}
 
     def phone_number(self, args, body):
+        scripted = self._scripted_answer("getuserphonenumber")
+        if scripted is not None:
+            return scripted
         appid = self._app_of_token(args.get("access_token", ""))
         if appid is None:
             return _error(40001, "invalid credential, access_token is invalid or not latest")
@@ -89,6 +119,9 @@ class PlatformSimulation:
         return seal_user_info(session_key, args.get("watermark_appid") or args["appid"], info)
 
     def check_session(self, args, _body):
+        scripted = self._scripted_answer("checksession")
+        if scripted is not None:
+            return scripted
         appid = self._app_of_token(args.get("access_token", ""))
         if appid is None:
             return _error(40001, "invalid credential, access_token is invalid or not latest")
