@@ -89,6 +89,19 @@ def test_one_unionid_is_one_user_across_mini_programs(client, app, login):
     assert [(i.appid, i.user_id) for i in identity_rows(app)] == [(APPID, first["user"]["id"]), (OTHER_APPID, first["user"]["id"])]
 
 
+def test_a_unionid_that_arrives_later_joins_the_apps(client, app):
+    def log_in(kind, appid):
+        code = fresh_code("sam").replace("sim:", f"{kind}:", 1)
+        return client.post("/wx/login", json={"code": code, "appid": appid}).get_json()
+
+    first = log_in("sim-nounion", APPID)
+    assert first["user"]["unionid"] is None
+    assert log_in("sim", APPID)["user"]["unionid"] == _stable_id("o", "union:sam")
+    other_app = log_in("sim", OTHER_APPID)
+    assert (other_app["user"]["id"], other_app["is_new_user"]) == (first["user"]["id"], False)
+    assert len(user_rows(app)) == 1
+
+
 def test_concurrent_first_logins_from_two_apps_make_one_user(app):
     barrier = threading.Barrier(20)
     results = []

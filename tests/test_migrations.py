@@ -36,10 +36,12 @@ def test_the_unionid_migration_keeps_users_and_merges_shared_unionids(app):
                     connection.execute(
                         sa.text(
                             "INSERT INTO users (appid, openid, unionid, session_key, login_count, "
-                            "created_at, last_login_at, token_generation) "
-                            "VALUES (:a, :o, :u, 'sealed', 2, :t, :t, 0)"
+                            "created_at, last_login_at, token_generation, nickname, disabled_at) "
+                            "VALUES (:a, :o, :u, 'sealed', 2, :t, :t, 0, :n, :d)"
                         ),
-                        {"a": appid, "o": openid, "u": unionid, "t": datetime(2026, 1, number)},
+                        {"a": appid, "o": openid, "u": unionid, "t": datetime(2026, 1, number),
+                         "n": "Bee" if openid == "oB1" else None,
+                         "d": datetime(2026, 2, 1) if openid == "oB1" else None},
                     )
                     ids[openid] = connection.execute(
                         sa.text("SELECT id FROM users WHERE openid = :o"), {"o": openid}
@@ -51,10 +53,14 @@ def test_the_unionid_migration_keeps_users_and_merges_shared_unionids(app):
                     )
         finally:
             upgrade(directory=str(MIGRATIONS))
-        one, three = ids["oA1"], ids["oA2"]
+        one, two, three = ids["oA1"], ids["oB1"], ids["oA2"]
         users = {u.id: u for u in db.session.scalars(sa.select(User))}
-        assert set(users) == {one, three}
-        assert (users[one].unionid, users[one].account_key, users[one].login_count) == ("u-shared", "u-shared", 4)
+        assert set(users) == {one, two, three}
+        merged, ghost = users[one], users[two]
+        assert (merged.unionid, merged.account_key, merged.login_count) == ("u-shared", "u-shared", 4)
+        assert (merged.nickname, merged.disabled_at is not None, merged.token_generation) == ("Bee", True, 1)
+        # the merged row stays, empty, so that its id is never reused
+        assert (ghost.unionid, ghost.account_key) == (None, f"user:{two}")
         assert users[three].account_key == "wxA:oA2"
         identities = db.session.execute(
             sa.select(Identity.user_id, Identity.appid, Identity.openid, Identity.session_key).order_by(Identity.openid)

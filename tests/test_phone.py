@@ -2,6 +2,8 @@
 
 import threading
 import uuid
+
+import requests
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -63,13 +65,14 @@ def test_a_watermark_of_another_app_is_502(client, app, login):
 
 def test_each_app_has_its_own_access_token(client, login, simulator):
     before = simulator.calls["stable_token"]
-    phone(client, login("amy")["access_token"], fresh("sim-phone:1"))
-    phone(client, login("amy", appid=OTHER_APPID)["access_token"], fresh("sim-phone:2"))
+    assert phone(client, login("amy")["access_token"], fresh("sim-phone:1")).status_code == 200
+    assert phone(client, login("amy", appid=OTHER_APPID)["access_token"], fresh("sim-phone:2")).status_code == 200
     assert simulator.calls["stable_token"] == before + 2
 
 
 def test_a_refused_access_token_is_replaced_once(client, app, login, simulator):
-    """WeChat says 40001 (a token it no longer knows, though we think it valid)."""
+    """WeChat says 40001 (a token it no longer knows, though we think it valid): one normal
+    fetch gets the current token, no forced refresh."""
     token = login()["access_token"]
     assert phone(client, token, fresh("sim-phone:1")).status_code == 200
     with app.app_context():
@@ -104,3 +107,14 @@ def test_an_expired_access_token_is_fetched_once_for_a_burst(client, app, login,
         thread.join()
     assert statuses == [200] * 20
     assert simulator.calls["stable_token"] == before + 1
+
+
+def test_a_refresher_that_fails_releases_the_lease(client, app, login, simulator):
+    token = login()["access_token"]
+    requests.post(f"{simulator.url}/simulator/fail", json={"api": "stable_token", "errcode": 45009}, timeout=5)
+    failed = phone(client, token, fresh("sim-phone:1"))
+    assert (failed.status_code, failed.get_json()["error"]) == (502, "upstream_error")
+    with app.app_context():
+        row = db.session.get(AccessToken, "wxtest00000000001")
+        assert (row.lease_until, row.lease_owner, row.token) == (None, None, None)
+    assert phone(client, token, fresh("sim-phone:1")).status_code == 200

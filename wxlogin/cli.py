@@ -86,8 +86,13 @@ def list_logins(id_or_openid, limit):
     for attempt in recent_attempts([user.id for user in users], limit):
         click.echo(
             f"{attempt.at.isoformat(timespec='seconds')}  user {attempt.user_id}  {attempt.appid}  "
-            f"{attempt.outcome:<16} {attempt.client_ip or '-':<15} {attempt.user_agent or '-'}"
+            f"{attempt.outcome:<16} {attempt.client_ip or '-':<15} {_printable(attempt.user_agent) or '-'}"
         )
+
+
+def _printable(text):
+    """Client-chosen text, made safe to print on an operator's terminal."""
+    return "".join(ch for ch in text or "" if ch.isprintable())
 
 
 @users_cli.command("purge-logins")

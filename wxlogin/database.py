@@ -22,6 +22,11 @@ ATTEMPTS = 5
 def engine_options(url):
     """Never put bound parameters (session keys!) in error messages; survive idle drops."""
     options = {"hide_parameters": True, "pool_pre_ping": True}
+    if url.startswith("mysql"):
+        # As PostgreSQL does by default: each statement sees what others committed before
+        # it. Under MySQL's repeatable read, a login racing another could not see the user
+        # row the other had just created (its snapshot predates it).
+        options["isolation_level"] = "READ COMMITTED"
     if url.startswith("sqlite"):
         # Concurrent writers wait for the lock instead of failing at once.
         options = {"hide_parameters": True, "connect_args": {"timeout": 30}}

@@ -130,8 +130,9 @@ class RevokedToken(db.Model):
 class AccessToken(db.Model):
     """A mini program's WeChat access token, shared by every process (encrypted at rest).
 
-    ``lease_until`` is the refresh lock: the process that sets it (an atomic conditional
-    UPDATE) fetches the new token; the others wait for it instead of stampeding WeChat.
+    ``expires_at`` is when to stop using it (a margin before WeChat's expiry). The lease is
+    the refresh lock: the process whose atomic conditional UPDATE sets ``lease_owner`` fetches
+    the new token; the others wait for it instead of stampeding WeChat.
     """
 
     __tablename__ = "access_tokens"
@@ -141,6 +142,7 @@ class AccessToken(db.Model):
     token: Mapped[str | None] = mapped_column(sa.String(512))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(32))
 
 
 class LoginAttempt(db.Model):

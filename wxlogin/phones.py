@@ -25,7 +25,9 @@ def store_phone_number(user, code):
         raise
     if info["watermark"].get("appid") != appid:
         raise ApiError(502, "upstream_error", "WeChat answered for another mini program.")
-    user.phone_number = str(info.get("phoneNumber") or "")
+    if not isinstance(info.get("phoneNumber"), str) or not info["phoneNumber"]:
+        raise ApiError(502, "upstream_error", "WeChat answered without a phone number.")
+    user.phone_number = info["phoneNumber"][:32]
     db.session.commit()
     return {
         "phone_number": user.phone_number,

@@ -15,7 +15,7 @@ MASK = "[redacted]"
 # Linear time on any input (log lines carry client-chosen User-Agents): a match starts only
 # at the beginning of a run of token characters, and the possessive runs never backtrack.
 _JWT = re.compile(r"(?<![\w-])eyJ[\w-]{4,}+\.[\w-]{4,}+\.[\w-]*+")
-_FIELDS = r"secret|session_key|access_token|refresh_token|js_code|encrypted_data|password"
+_FIELDS = r"secret|session_key|access_token|refresh_token|js_code|encrypted_data|signature|password"
 _QUERY = re.compile(rf"(?i)\b({_FIELDS})=[^&\s\"']*")
 _JSON = re.compile(rf"(?i)([\"']({_FIELDS})[\"']\s*:\s*[\"'])[^\"']*")
 

@@ -7,6 +7,7 @@ WeChat); access tokens and phone numbers: ``wxlogin.simulator_platform``.
   same openid every time, per appid; the same unionid across apps). Each code works once;
   reuse answers ``40163``, so use ``sim:alice:2``, ``sim:alice:3``... to log in again.
 - ``sim-flaky:<name>[:...]``: ``-1`` (busy) the first time it is seen, then like ``sim:``.
+- ``sim-nounion:<name>[:...]``: like ``sim:`` but without a unionid.
 - ``sim-fail:<errcode>``: always that errcode, e.g. ``sim-fail:-1``, ``sim-fail:40163``,
   ``sim-fail:45011``, ``sim-fail:40226``.
 - ``sim-fail:timeout``: answers only after the caller gave up (``WX_TIMEOUT`` + 1 s).
@@ -89,7 +90,7 @@ class Simulator(PlatformSimulation):
         if kind == "sim-fail":
             return self._scripted_failure(rest)
         name = rest.split(":", 1)[0]
-        if kind not in ("sim", "sim-flaky") or not name:
+        if kind not in ("sim", "sim-flaky", "sim-nounion") or not name:
             return _error(40029, "invalid code")
         if kind == "sim-flaky" and self._first_use(f"busy-once:{appid}:{code}"):
             return _error(-1, "system error")  # the busy answer does not spend the code
@@ -99,7 +100,10 @@ class Simulator(PlatformSimulation):
         session_key = base64.b64encode(secrets.token_bytes(16)).decode()
         with self._lock:
             self._session_keys[(appid, openid)] = session_key
-        return {"openid": openid, "unionid": _stable_id("o", f"union:{name}"), "session_key": session_key}
+        answer = {"openid": openid, "session_key": session_key}
+        if kind != "sim-nounion":  # a mini program not (yet) bound to an open-platform account
+            answer["unionid"] = _stable_id("o", f"union:{name}")
+        return answer
 
     def _scripted_failure(self, what):
         if what == "timeout":

@@ -1,8 +1,11 @@
 """Logging a WeChat user in, and what a user may change about themselves."""
 
+import logging
+
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from .audit import record_attempt
 from .database import retry_on_conflict
@@ -10,6 +13,8 @@ from .errors import ApiError
 from .extensions import db
 from .models import Identity, User, utcnow
 from .ratelimit import check_user_limit
+
+log = logging.getLogger(__name__)
 
 
 def wechat_client():
@@ -81,6 +86,8 @@ def record_login(appid, session):
                   "created_at": now, "last_login_at": now, "token_generation": 0}
         _upsert(User, values, ["account_key"], lambda new: {"account_key": new.account_key})
         user_id = db.session.scalar(sa.select(User.id).where(User.account_key == key))
+        if user_id is None:  # cannot happen at read committed; never go on with no user
+            raise RuntimeError("the upserted user is not visible to its own transaction")
     db.session.execute(
         sa.update(User).where(User.id == user_id)
         .values(login_count=User.login_count + 1, last_login_at=now)
@@ -92,7 +99,24 @@ def record_login(appid, session):
     _upsert(Identity, values, ["appid", "openid"],
             lambda new: {"session_key": new.session_key, "last_login_at": new.last_login_at})
     db.session.commit()
+    if session.unionid:
+        _adopt_unionid(user_id, session.unionid)
     return load_user(user_id, appid), login_count == 1
+
+
+def _adopt_unionid(user_id, unionid):
+    """A user first seen without a unionid takes it when a later login brings it, so that
+    their logins from other mini programs find them. If another account already holds it
+    (both were created before WeChat linked them), the two stay apart: merging accounts is
+    an operator's decision."""
+    try:
+        db.session.execute(
+            sa.update(User).where(User.id == user_id, User.unionid.is_(None)).values(unionid=unionid)
+        )
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        log.warning("user %s logged in with a unionid another account holds: not merged", user_id)
 
 
 def _upsert(model, values, keys, changes):

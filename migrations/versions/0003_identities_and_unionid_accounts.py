@@ -3,8 +3,11 @@
 A user becomes an account with one identity per mini program. Each existing user keeps its
 id, data and tokens (their ``aud`` names the app, their ``sub`` the user): its (appid,
 openid, session_key) moves to ``identities``. Users that share a unionid (logins from
-several mini programs before this release) are merged into the oldest one, their notes and
-identities moved to it.
+several mini programs before this release) are merged into the oldest one: identities and
+notes move to it, it takes the profile fields it lacks, the most restrictive switches
+(disabled, token generation) and the total login count. The merged rows stay, empty, so
+that their ids are never given to anyone else (SQLite would reuse the highest): their
+tokens find no identity and are refused.
 
 Revision ID: 0003
 Revises: 0002
@@ -47,13 +50,16 @@ def upgrade():
     _merge_users_sharing_a_unionid()
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("account_key", sa.String(length=100), nullable=True))
+    # unionid, else the first identity's appid:openid, else (a merged, empty row) user:<id>
     op.execute(
         "UPDATE users SET account_key = COALESCE(unionid, "
         "(SELECT i.appid FROM identities i WHERE i.user_id = users.id ORDER BY i.id LIMIT 1)"
-        " || ':' || (SELECT i.openid FROM identities i WHERE i.user_id = users.id ORDER BY i.id LIMIT 1))"
+        " || ':' || (SELECT i.openid FROM identities i WHERE i.user_id = users.id ORDER BY i.id LIMIT 1),"
+        " 'user:' || id)"
         if op.get_bind().dialect.name != "mysql"
         else "UPDATE users u SET account_key = COALESCE(u.unionid, "
-        "(SELECT CONCAT(i.appid, ':', i.openid) FROM identities i WHERE i.user_id = u.id ORDER BY i.id LIMIT 1))"
+        "(SELECT CONCAT(i.appid, ':', i.openid) FROM identities i WHERE i.user_id = u.id ORDER BY i.id LIMIT 1),"
+        " CONCAT('user:', u.id))"
     )
     op.drop_index("ix_users_unionid", table_name="users")
     with op.batch_alter_table("users") as batch:
@@ -88,15 +94,32 @@ def _merge_users_sharing_a_unionid():
                     sa.text(f"UPDATE {table} SET user_id = :keep WHERE user_id = :other"),
                     {"keep": keep, "other": other},
                 )
-            connection.execute(
-                sa.text(
-                    "UPDATE users SET login_count = login_count + "
-                    "(SELECT login_count FROM (SELECT login_count FROM users WHERE id = :other) AS o) "
-                    "WHERE id = :keep"
-                ),
-                {"keep": keep, "other": other},
-            )
-            connection.execute(sa.text("DELETE FROM users WHERE id = :other"), {"other": other})
+            _absorb(connection, keep, other)
+
+
+def _absorb(connection, keep, other):
+    columns = "nickname, avatar_url, login_count, last_login_at, disabled_at, token_generation"
+    kept, merged = (
+        connection.execute(sa.text(f"SELECT {columns} FROM users WHERE id = :i"), {"i": i}).one()
+        for i in (keep, other)
+    )
+    disabled = [moment for moment in (kept.disabled_at, merged.disabled_at) if moment is not None]
+    connection.execute(
+        sa.text(
+            "UPDATE users SET nickname = :n, avatar_url = :a, login_count = :c, last_login_at = :l, "
+            "disabled_at = :d, token_generation = :g WHERE id = :keep"
+        ),
+        {
+            "n": kept.nickname or merged.nickname,
+            "a": kept.avatar_url or merged.avatar_url,
+            "c": kept.login_count + merged.login_count,
+            "l": max(kept.last_login_at, merged.last_login_at),
+            "d": min(disabled) if disabled else None,
+            "g": max(kept.token_generation, merged.token_generation) + 1,
+            "keep": keep,
+        },
+    )
+    connection.execute(sa.text("UPDATE users SET unionid = NULL WHERE id = :other"), {"other": other})
 
 
 def downgrade():

@@ -26,6 +26,7 @@ def upgrade():
         sa.Column("token", sa.String(length=512), nullable=True),
         sa.Column("expires_at", DATETIME, nullable=True),
         sa.Column("lease_until", DATETIME, nullable=True),
+        sa.Column("lease_owner", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("appid"),
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_bin",
