@@ -6,7 +6,6 @@ import uuid
 import requests
 from datetime import timedelta
 
-import sqlalchemy as sa
 
 from wxlogin.extensions import db
 from wxlogin.models import AccessToken, User, utcnow

@@ -18,11 +18,11 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
 from .models import AccessToken, utcnow
+from .users import cipher, wechat_client
 from .wechat_errors import WeChatError
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,9 @@ def call_with_access_token(appid, call):
 def access_token(appid, refused=None):
     """A valid token of ``appid``; ``refused``, a token WeChat just rejected, is replaced
     unless another process already did."""
-    client = current_app.extensions["wechat"]
+    client = wechat_client()
+    # Longer than the longest fetch: two stable_token calls (normal, then forced), each with
+    # all its retries, so the lease never passes to a second refresher mid-fetch.
     lease = timedelta(seconds=(client.retries + 1) * client.timeout * 2 + 5)
     deadline = time.monotonic() + lease.total_seconds() + 2
     owner = uuid.uuid4().hex
@@ -75,12 +77,8 @@ def _usable(appid, refused):
     db.session.commit()
     if row is None or row.token is None or row.expires_at <= utcnow():
         return None, row is not None
-    token = _cipher().decrypt(row.token, _owner(appid))
+    token = cipher().decrypt(row.token, _owner(appid))
     return (token if token != refused else None), True
-
-
-def _cipher():
-    return current_app.extensions["session_key_cipher"]
 
 
 def _owner(appid):
@@ -109,7 +107,7 @@ def _take_lease(appid, owner, lease, exists):
 
 
 def _refresh(appid, owner, refused):
-    client = current_app.extensions["wechat"]
+    client = wechat_client()
     token, expires_in = client.stable_token(appid)
     if refused is not None and token == refused:
         token, expires_in = client.stable_token(appid, force_refresh=True)
@@ -117,7 +115,7 @@ def _refresh(appid, owner, refused):
     db.session.execute(
         sa.update(AccessToken)
         .where(AccessToken.appid == appid, AccessToken.lease_owner == owner)
-        .values(token=_cipher().encrypt(token, _owner(appid)), expires_at=utcnow() + timedelta(seconds=use_for))
+        .values(token=cipher().encrypt(token, _owner(appid)), expires_at=utcnow() + timedelta(seconds=use_for))
     )
     db.session.commit()
     log.info("fetched a new WeChat access token for %s (valid %ss)", appid, expires_in)

@@ -1,25 +1,23 @@
 """The login audit trail: every POST /wx/login attempt, kept ``AUDIT_RETENTION_DAYS``."""
 
 import logging
-import time
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
+from .database import Every
 from .extensions import db
 from .models import LoginAttempt, utcnow
 
 log = logging.getLogger(__name__)
 
-PURGE_EVERY_SECONDS = 600
-_last_purge = 0.0
+_purge_due = Every(600)
 
 
 def record_attempt(appid, user, outcome):
     """Remember one login attempt. Never fails the login it describes."""
-    global _last_purge
     attempt = LoginAttempt(
         appid=appid,
         user_id=user.id if user is not None else None,
@@ -30,8 +28,7 @@ def record_attempt(appid, user, outcome):
     try:
         db.session.add(attempt)
         db.session.commit()
-        if time.monotonic() - _last_purge > PURGE_EVERY_SECONDS:
-            _last_purge = time.monotonic()
+        if _purge_due.due():
             purge_old()
     except SQLAlchemyError as exc:
         db.session.rollback()

@@ -40,16 +40,14 @@ def from_environ(environ=os.environ):
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(
             seconds=_number(environ, "JWT_REFRESH_TOKEN_EXPIRES", 2592000, int)
         ),
+        "JWT_PREVIOUS_SECRET_KEYS": _list(environ, "JWT_PREVIOUS_SECRET_KEYS"),
+        "SESSION_KEY_ENCRYPTION_KEYS": _list(environ, "SESSION_KEY_ENCRYPTION_KEYS"),
+        "REDIS_URL": environ.get("REDIS_URL") or None,
+        "LOGIN_RATE_LIMIT": _rate_limit(environ, "LOGIN_RATE_LIMIT", "600/minute"),
+        "LOGIN_RATE_LIMIT_PER_USER": _rate_limit(environ, "LOGIN_RATE_LIMIT_PER_USER", "30/minute"),
+        "TRUSTED_PROXY_COUNT": _number(environ, "TRUSTED_PROXY_COUNT", 0, int, allow_zero=True),
+        "AUDIT_RETENTION_DAYS": _number(environ, "AUDIT_RETENTION_DAYS", 90, int),
     }
-    config.update(
-        REDIS_URL=environ.get("REDIS_URL") or None,
-        LOGIN_RATE_LIMIT=_rate_limit(environ, "LOGIN_RATE_LIMIT", "600/minute"),
-        LOGIN_RATE_LIMIT_PER_USER=_rate_limit(environ, "LOGIN_RATE_LIMIT_PER_USER", "30/minute"),
-        JWT_PREVIOUS_SECRET_KEYS=_list(environ, "JWT_PREVIOUS_SECRET_KEYS"),
-        SESSION_KEY_ENCRYPTION_KEYS=_list(environ, "SESSION_KEY_ENCRYPTION_KEYS"),
-        TRUSTED_PROXY_COUNT=_number(environ, "TRUSTED_PROXY_COUNT", 0, int, allow_zero=True),
-        AUDIT_RETENTION_DAYS=_number(environ, "AUDIT_RETENTION_DAYS", 90, int),
-    )
     if environ.get("DATABASE_URL"):
         config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(environ["DATABASE_URL"])
     if environ.get("JWT_SECRET_KEY"):

@@ -7,11 +7,11 @@ expired rows now and then (and on ``flask tokens purge``); Redis expires its cop
 """
 
 import logging
-import time
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from .database import Every
 from .extensions import db
 from .models import RevokedToken, utcnow
 
@@ -22,14 +22,13 @@ except ImportError:  # redis is an extra; without it RedisRevocations is never b
 
 log = logging.getLogger(__name__)
 
-PURGE_EVERY_SECONDS = 600
 
 
 class DatabaseRevocations:
     """Revocations in the ``revoked_tokens`` table (the default: no Redis needed)."""
 
     def __init__(self):
-        self._last_purge = 0.0
+        self._purge_due = Every(600)
 
     def revoke(self, key, expires_at):
         """Remember ``key`` until ``expires_at``; False when it was revoked already.
@@ -44,7 +43,7 @@ class DatabaseRevocations:
                 )
         except IntegrityError:
             return False
-        if time.monotonic() - self._last_purge > PURGE_EVERY_SECONDS:
+        if self._purge_due.due():
             self.purge()
         return True
 
@@ -58,7 +57,6 @@ class DatabaseRevocations:
 
     def purge(self):
         """Forget entries whose tokens have all expired; returns how many."""
-        self._last_purge = time.monotonic()
         with db.engine.begin() as connection:
             count = connection.execute(
                 sa.delete(RevokedToken).where(RevokedToken.expires_at < utcnow())
