@@ -12,6 +12,8 @@ EXPECTED = {
     "/wx/userinfo": {"post"},
     "/wx/session": {"get"},
     "/healthz": {"get"},
+    "/readyz": {"get"},
+    "/metrics": {"get"},
 }
 
 

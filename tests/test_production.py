@@ -1,11 +1,13 @@
 """The deployment as documented: ``flask db upgrade``, then ``gunicorn -w 2 wsgi:app`` with
 production settings, against the standalone simulator in a process of its own."""
 
+import json
 import time
 
 import jwt as pyjwt
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from .processes import APPID, JWT_KEY, SECRET, flask, production_env, start_gunicorn, start_simulator, stop
 
@@ -110,3 +112,40 @@ def test_flask_error_rows(service):
 def test_operations(service):
     assert requests.get(f"{service}/healthz", timeout=5).json() == {"status": "ok"}
     assert "/wx/login" in requests.get(f"{service}/openapi.json", timeout=5).json()["paths"]
+
+
+def healthz_count(service):
+    page = requests.get(f"{service}/metrics", timeout=5).text
+    for family in text_string_to_metric_families(page):
+        for sample in family.samples:
+            if sample.name == "wxlogin_http_requests_total" and sample.labels["route"] == "/healthz":
+                return sample.value
+    return 0
+
+
+def test_metrics_add_up_over_every_worker(service):
+    before = healthz_count(service)
+    for _ in range(30):  # a new connection each: both workers take some
+        assert requests.get(f"{service}/healthz", timeout=5).status_code == 200
+    assert {healthz_count(service) - before for _ in range(6)} == {30}
+
+
+def test_logs_are_json_lines_with_request_ids(database_url, tmp_path):
+    env = production_env(database_url, LOGIN_RATE_LIMIT="off", LOGIN_RATE_LIMIT_PER_USER="off")
+    simulator, _ = start_simulator(env, tmp_path)
+    gunicorn, url = start_gunicorn(env, workers=1)
+    try:
+        body = requests.post(f"{url}/wx/login", json={"code": "sim:jason:1"},
+                             headers={"X-Request-ID": "trace-1"}, timeout=10).json()
+        requests.get(f"{url}/wx/me", headers={"Authentication": body["access_token"]}, timeout=10)
+    finally:
+        log = stop(gunicorn, simulator)
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    gunicorn_lines = [line for line in log.splitlines() if "gunicorn" in line]
+    assert gunicorn_lines and all(line.startswith("{") for line in gunicorn_lines)
+    requests_logged = [line for line in lines if line["logger"] == "wxlogin.request"]
+    login_line, me_line = requests_logged[-2:]
+    assert login_line["request_id"] == "trace-1"
+    assert (login_line["route"], login_line["status"], login_line["user_id"]) == ("/wx/login", 200, body["user"]["id"])
+    assert (me_line["route"], me_line["status"], me_line["user_id"]) == ("/wx/me", 200, body["user"]["id"])
+    assert body["access_token"] not in log and body["refresh_token"] not in log and SECRET not in log

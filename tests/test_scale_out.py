@@ -65,6 +65,15 @@ def test_logout_on_one_is_refused_on_the_other_at_once(instances):
         assert redis.Redis.from_url(REDIS_URL).exists(f"wxlogin:revoked:sid:{sid}")
 
 
+def test_a_profile_change_on_one_is_served_by_the_other_at_once(instances):
+    one, two, *_ = instances
+    token = login(one, "paula")["access_token"]
+    assert call(two, "/wx/me", token).json()["nickname"] is None  # two has seen paula now
+    changed = requests.patch(f"{one}/wx/me", json={"nickname": "Paula"}, headers={"Authentication": token}, timeout=10)
+    assert changed.status_code == 200
+    assert call(two, "/wx/me", token).json()["nickname"] == "Paula"
+
+
 def test_a_refresh_token_replayed_on_the_other_instance_ends_the_session(instances):
     one, two, *_ = instances
     first = login(one)
@@ -105,3 +114,29 @@ def test_a_burst_of_phone_calls_on_both_instances_fetches_one_access_token(insta
 def call_phone(url, token):
     return requests.post(f"{url}/wx/phone", json={"code": f"sim-phone:138{next(codes):08d}"},
                          headers={"Authentication": token}, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def limited_instances(database_url, tmp_path_factory):
+    """Two instances with a per-IP login limit of 6 a minute."""
+    if not REDIS_URL:
+        pytest.skip("needs TEST_REDIS_URL: without Redis each process counts alone (API.md)")
+    cwd = tmp_path_factory.mktemp("limited")
+    env = production_env(database_url, REDIS_URL, LOGIN_RATE_LIMIT="6/minute", LOGIN_RATE_LIMIT_PER_USER="off")
+    flask(env, "db", "upgrade", cwd=cwd)
+    simulator, _ = start_simulator(env, cwd)
+    one, url_one = start_gunicorn(env, workers=2)
+    two, url_two = start_gunicorn(env, workers=2)
+    try:
+        yield url_one, url_two
+    finally:
+        stop(one, two, simulator)
+
+
+def test_the_login_rate_limit_is_shared_by_every_instance_and_worker(limited_instances):
+    one, two = limited_instances
+    statuses = [
+        requests.post(f"{url}/wx/login", json={"code": f"sim:rita:{next(codes)}"}, timeout=10).status_code
+        for url in (one, two) * 4
+    ]
+    assert statuses == [200] * 6 + [429, 429]

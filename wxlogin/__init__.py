@@ -12,13 +12,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
 from . import redaction
-from . import ratelimit, tokens
+from . import ratelimit, request_log, tokens
 from .cli import register_commands
 from .crypto import SessionKeyCipher
 from .database import engine_options
 from .errors import register_errorhandlers
 from .extensions import api, db, jwt, limiter, migrate
 from .revocation import DatabaseRevocations, RedisRevocations
+from .user_cache import UserCache
 from .simulator import Simulator, SimulatorAdapter, init_simulator
 from .wechat import WeChatClient
 
@@ -58,6 +59,7 @@ def create_app(config=None, instance_path=None):
     register_blueprints(app)
     register_errorhandlers(app)
     ratelimit.register(app)
+    request_log.register(app)
     register_commands(app)
     app.wsgi_app = tokens.TokenHeaderMiddleware(app.wsgi_app)
     if app.config["TRUSTED_PROXY_COUNT"]:
@@ -79,7 +81,12 @@ def register_extensions(app):
     tokens.configure(app)
     jwt.init_app(app)
     limiter.init_app(app)
-    app.extensions["revocations"] = revocation_store(app.config["REDIS_URL"])
+    redis_client = connect_redis(app.config["REDIS_URL"])
+    app.extensions["revocations"] = (
+        RedisRevocations(redis_client) if redis_client else DatabaseRevocations()
+    )
+    app.extensions["user_cache"] = UserCache(redis_client) if redis_client else None
+    app.extensions["redis"] = redis_client
     app.extensions["session_key_cipher"] = SessionKeyCipher.from_config(app.config)
     api.init_app(app)
     api.spec.components.security_scheme(
@@ -102,16 +109,16 @@ def register_extensions(app):
     )
 
 
-def revocation_store(redis_url):
-    """Redis when configured (one round trip per check), else the shared database."""
+def connect_redis(redis_url):
+    """The shared Redis client when REDIS_URL is set (revocations, user versions)."""
     if not redis_url:
-        return DatabaseRevocations()
+        return None
     try:
         import redis
     except ImportError:
         raise settings.ConfigError("REDIS_URL is set but redis is not installed: pip install '.[redis]'") from None
     # Short timeouts: a hung Redis must not hang requests (checks fall back to the database).
-    return RedisRevocations(redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1))
+    return redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
 
 
 def register_blueprints(app):

@@ -16,23 +16,38 @@ log = logging.getLogger(__name__)
 _purge_due = Every(600)
 
 
-def record_attempt(appid, user, outcome):
-    """Remember one login attempt. Never fails the login it describes."""
-    attempt = LoginAttempt(
+def add_attempt(appid, user, outcome):
+    """Add one login attempt to the current transaction (a successful login commits it
+    with the login itself: one commit, not two)."""
+    db.session.add(LoginAttempt(
         appid=appid,
         user_id=user.id if user is not None else None,
         client_ip=(request.remote_addr or "")[:64],
         user_agent=request.headers.get("User-Agent", "")[:256],
         outcome=outcome,
-    )
+    ))
+
+
+def record_attempt(appid, user, outcome):
+    """Remember one login attempt on its own. Never fails the login it describes."""
     try:
-        db.session.add(attempt)
+        add_attempt(appid, user, outcome)
         db.session.commit()
-        if _purge_due.due():
-            purge_old()
     except SQLAlchemyError as exc:
         db.session.rollback()
         log.error("login attempt not recorded: %s", type(exc).__name__)
+    purge_old_attempts_now_and_then()
+
+
+def purge_old_attempts_now_and_then():
+    """Purge in passing, at most every 10 minutes per process. Never fails a login."""
+    if not _purge_due.due():
+        return
+    try:
+        purge_old()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.error("old login attempts not purged: %s", type(exc).__name__)
 
 
 def purge_old():

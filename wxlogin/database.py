@@ -59,6 +59,20 @@ class Every:
         return True
 
 
+def read_once(statement, params=None):
+    """The first row of one read, outside the request's transaction.
+
+    For the checks every protected request makes. On PostgreSQL the connection is in
+    autocommit mode (a client-side switch in psycopg), which saves the BEGIN and ROLLBACK
+    round trips a session would send around a single SELECT.
+    """
+    connection = db.engine.connect()
+    if connection.dialect.name == "postgresql":
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    with connection:
+        return connection.execute(statement, params).first()
+
+
 def _retryable(exc):
     orig = exc.orig
     if getattr(orig, "sqlstate", None) in _RETRYABLE_PG:

@@ -5,16 +5,14 @@ and anything unexpected are turned into the same shape here.
 """
 
 import logging
-import re
-import uuid
 
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from . import request_log
+
 log = logging.getLogger(__name__)
 
-# A request id a client may choose; anything else is replaced, never echoed.
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # Parser locations webargs puts above field errors; clients only need the field names.
 _ARG_LOCATIONS = {"json", "query", "view_args", "form", "headers"}
 
@@ -78,9 +76,7 @@ def handle_http_exception(error):
 
 def handle_unexpected_error(error):
     """500 with a request id: the traceback goes to the log, nothing of it to the client."""
-    request_id = request.headers.get("X-Request-ID", "")
-    if not _REQUEST_ID.fullmatch(request_id):
-        request_id = uuid.uuid4().hex
+    request_id = request_log.request_id()
     original = getattr(error, "original_exception", None) or error
     log.error(
         "unhandled %s on %s %s [request_id=%s]",

@@ -1,6 +1,5 @@
 """The extension instances, bare: ``create_app`` binds them to an app (cookiecutter-flask style)."""
 
-from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -8,6 +7,7 @@ from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
+from .jwt_manager import CachingJWTManager
 from .schemas import ErrorSchema
 
 
@@ -27,8 +27,10 @@ class WxApi(Api):
         """Errors are rendered by ``wxlogin.errors``; smorest must not register its own."""
 
 
-db = SQLAlchemy(model_class=Base)
+# Rows stay readable after a commit (a request reads what it just wrote, e.g. the user it
+# logged in) without a reload query per object; each request has its own session.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
-jwt = JWTManager()
+jwt = CachingJWTManager()
 api = WxApi()
 limiter = Limiter(key_func=get_remote_address)

@@ -69,6 +69,10 @@ class User(db.Model):
     def openid(self):
         return self.identity.openid if self.identity is not None else None
 
+    @property
+    def appid(self):
+        return self.identity.appid if self.identity is not None else None
+
     def __repr__(self):
         return f"<User {self.id}>"
 

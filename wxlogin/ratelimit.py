@@ -70,3 +70,7 @@ def handle_limit_exceeded(_error):
 
 def register(app):
     app.register_error_handler(RateLimitExceeded, handle_limit_exceeded)
+    # Flask-Limiter checks app-wide and blueprint limits in a hook before every request;
+    # we set none (each limited route checks its own, in its decorator), so the hook only
+    # costs time on every protected request.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)

@@ -23,7 +23,6 @@ except ImportError:  # redis is an extra; without it RedisRevocations is never b
 log = logging.getLogger(__name__)
 
 
-
 class DatabaseRevocations:
     """Revocations in the ``revoked_tokens`` table (the default: no Redis needed)."""
 
@@ -47,13 +46,11 @@ class DatabaseRevocations:
             self.purge()
         return True
 
+    # ``EXISTS`` over the bound list ``keys``: also a column to add to another query.
+    REVOKED = sa.exists().where(RevokedToken.key.in_(sa.bindparam("keys", expanding=True)))
+
     def is_revoked(self, *keys):
-        return (
-            db.session.scalar(
-                sa.select(RevokedToken.key).where(RevokedToken.key.in_(keys)).limit(1)
-            )
-            is not None
-        )
+        return db.session.scalar(sa.select(self.REVOKED), {"keys": list(keys)})
 
     def purge(self):
         """Forget entries whose tokens have all expired; returns how many."""
@@ -93,15 +90,22 @@ class RedisRevocations:
         return True
 
     def is_revoked(self, *keys):
+        return self.lookup(keys)[0]
+
+    def lookup(self, keys, also=None):
+        """Whether any of ``keys`` is revoked, and the value of the Redis key ``also``, in
+        one round trip; ``(revoked, None)`` when Redis could not answer for ``also``."""
+        names = [self.LOADED, *(self.PREFIX + key for key in keys)]
         try:
-            loaded, *found = self.redis.mget(self.LOADED, *(self.PREFIX + key for key in keys))
+            loaded, *found = self.redis.mget(*names, *([also] if also else []))
         except RedisError as exc:
             log.warning("Redis unavailable (%s): checking revocations in the database", type(exc).__name__)
-            return self.database.is_revoked(*keys)
+            return self.database.is_revoked(*keys), None
+        extra = found.pop() if also else None
         if loaded is None:
             self.load()
-            return self.database.is_revoked(*keys)
-        return any(value is not None for value in found)
+            return self.database.is_revoked(*keys), None
+        return any(value is not None for value in found), extra
 
     def load(self):
         """Copy the database's live revocations into Redis, then set the marker."""

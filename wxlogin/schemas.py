@@ -211,3 +211,8 @@ class SessionCheckSchema(Schema):
 
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"example": "ok"})
+
+
+class ReadySchema(HealthSchema):
+    database = fields.String(required=True, metadata={"example": "ok"})
+    redis = fields.String(required=True, metadata={"example": "ok", "description": "ok, or not configured"})

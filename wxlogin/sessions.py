@@ -14,9 +14,12 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
 
+from .database import read_once
 from .errors import ApiError
 from .extensions import db
 from .models import User, utcnow
+from .revocation import DatabaseRevocations
+from .user_cache import SNAPSHOT_QUERY, changed, snapshot_of, version_key
 
 REVOKED = "The token was revoked: log in again."
 
@@ -27,7 +30,7 @@ def revocations():
 
 def issue_tokens(user, sid=None):
     """An access and a refresh token of session ``sid`` (a new session when None)."""
-    claims = {"sid": sid or uuid.uuid4().hex, "gen": user.token_generation, "aud": user.identity.appid}
+    claims = {"sid": sid or uuid.uuid4().hex, "gen": user.token_generation, "aud": user.appid}
     identity = str(user.id)
     return {
         "access_token": create_access_token(identity=identity, additional_claims=claims),
@@ -64,12 +67,34 @@ def revoke_all_sessions(user_id):
         .where(User.id == user_id)
         .values(token_generation=User.token_generation + 1)
     )
+    changed(user_id)
     db.session.commit()
 
 
-def is_revoked(claims):
-    """Whether this token, or its whole session, was revoked."""
-    return revocations().is_revoked(f"jti:{claims['jti']}", f"sid:{claims['sid']}")
+def check_token(claims, user_id):
+    """``(revoked, user)`` for a verified token: whether it or its whole session was
+    revoked, and a snapshot of its user (None when gone), in one round trip.
+
+    With Redis: one MGET (revocations and the user's version); the snapshot comes from
+    this process's cache when the version is unchanged, else from the database. Without:
+    one query joining the user, their identity and the revocation check.
+    """
+    keys = [f"jti:{claims['jti']}", f"sid:{claims['sid']}"]
+    params = {"user_id": user_id, "appid": claims["aud"]}
+    cache = current_app.extensions.get("user_cache")
+    if cache is None:
+        row = read_once(SNAPSHOT_AND_REVOKED, {**params, "keys": keys})
+        return (bool(row[-1]), snapshot_of(row[:-1])) if row is not None else (False, None)
+    revoked, version = revocations().lookup(keys, also=version_key(user_id))
+    if revoked:
+        return True, None
+    user = cache.get(user_id, params["appid"], version) or cache.load(
+        user_id, params["appid"], version, lambda: snapshot_of(read_once(SNAPSHOT_QUERY, params))
+    )
+    return False, user
+
+
+SNAPSHOT_AND_REVOKED = SNAPSHOT_QUERY.add_columns(DatabaseRevocations.REVOKED)
 
 
 def _outlives(exp):

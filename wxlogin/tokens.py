@@ -8,13 +8,12 @@ one of API.md's slugs (the library's default is 422 and ``{"msg": ...}``).
 
 import hashlib
 
-from flask import current_app
+from flask import current_app, g
 
 from .errors import ApiError, error_response
 from .extensions import jwt
 from .models import MAX_ID
-from .sessions import is_revoked, revoke_session
-from .users import load_user
+from .sessions import check_token, revoke_session
 
 ISSUER = "wxlogin"
 JWT_SETTINGS = {
@@ -81,8 +80,14 @@ def _verification_key(header, _claims):
 
 @jwt.token_in_blocklist_loader
 def _revoked(_header, claims):
+    """Revocation and the user's state, looked up together: one round trip per request."""
     _require_claims(claims)
-    return is_revoked(claims)
+    user_id = _user_id(claims)
+    if user_id is None:
+        g.token_user = None
+        return False
+    revoked, g.token_user = check_token(claims, user_id)
+    return revoked
 
 
 def _require_claims(claims):
@@ -91,6 +96,7 @@ def _require_claims(claims):
         _is_text(claims.get("jti"))
         and _is_text(claims.get("sid"))
         and type(claims.get("gen")) is int
+        and _is_text(claims.get("aud"))
     )
     if not well_formed:
         raise ApiError(401, "token_invalid", "The token is not valid here: log in again.")
@@ -100,17 +106,22 @@ def _is_text(value):
     return isinstance(value, str) and 0 < len(value) <= 48
 
 
-@jwt.user_lookup_loader
-def _load_user(_header, claims):
-    """The token's user, refused when disabled or when the token predates "log out all"."""
+def _user_id(claims):
     try:
         user_id = int(claims["sub"])
     except (KeyError, TypeError, ValueError):
         return None
-    user = load_user(user_id, claims.get("aud")) if 0 < user_id <= MAX_ID else None
-    if user is not None and user.disabled_at is not None:
+    return user_id if 0 < user_id <= MAX_ID else None
+
+
+@jwt.user_lookup_loader
+def _load_user(_header, claims):
+    """The token's user, refused when disabled or when the token predates "log out all"."""
+    user = g.pop("token_user", None)
+    g.user_id = user.id if user is not None else None  # for the request log line
+    if user is not None and user.disabled:
         raise ApiError(403, "user_disabled", "This account was disabled by an operator.")
-    if user is not None and claims.get("gen") != user.token_generation:
+    if user is not None and claims["gen"] != user.token_generation:
         raise ApiError(401, "token_revoked", "The token was revoked: log in again.")
     return user
 

@@ -3,16 +3,20 @@
 import logging
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g
+from flask_jwt_extended import current_user
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
-from .audit import record_attempt
+from . import metrics
+from .audit import add_attempt, purge_old_attempts_now_and_then, record_attempt
 from .database import retry_on_conflict
 from .errors import ApiError
 from .extensions import db
 from .models import Identity, User, utcnow
 from .ratelimit import check_user_limit
+from .user_cache import changed
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +57,17 @@ def login_with_code(code, appid=None):
         appid = appid or next(iter(client.apps))  # the first configured app is the default
         session = client.code2session(code, appid)
         check_user_limit(appid, session.openid)
-        user, is_new_user = record_login(appid, session)
+        user, is_new_user = record_login(appid, session)  # recorded "ok" unless disabled
         if user.disabled_at is not None:
             raise ApiError(403, "user_disabled", "This account was disabled by an operator.")
     except ApiError as error:
         db.session.rollback()  # whatever the failed login left half done
         record_attempt(appid, user, error.slug)
+        metrics.LOGINS.labels(error.slug).inc()
         raise
-    record_attempt(appid, user, "ok")
+    metrics.LOGINS.labels("ok").inc()
+    purge_old_attempts_now_and_then()
+    g.user_id = user.id  # for the request log line
     return user, is_new_user
 
 
@@ -92,31 +99,36 @@ def record_login(appid, session):
         sa.update(User).where(User.id == user_id)
         .values(login_count=User.login_count + 1, last_login_at=now)
     )
-    login_count = db.session.scalar(sa.select(User.login_count).where(User.id == user_id))
+    changed(user_id)
     sealed_key = cipher().encrypt(session.session_key, owner_of(appid, session.openid))
     values = {"user_id": user_id, "appid": appid, "openid": session.openid,
               "session_key": sealed_key, "created_at": now, "last_login_at": now}
     _upsert(Identity, values, ["appid", "openid"],
             lambda new: {"session_key": new.session_key, "last_login_at": new.last_login_at})
+    user = load_user(user_id, appid)
+    if user.disabled_at is None:
+        add_attempt(appid, user, "ok")
     db.session.commit()
-    if session.unionid:
-        _adopt_unionid(user_id, session.unionid)
-    return load_user(user_id, appid), login_count == 1
+    if session.unionid and user.unionid is None:
+        _adopt_unionid(user, session.unionid)
+    return user, user.login_count == 1
 
 
-def _adopt_unionid(user_id, unionid):
+def _adopt_unionid(user, unionid):
     """A user first seen without a unionid takes it when a later login brings it, so that
     their logins from other mini programs find them. If another account already holds it
     (both were created before WeChat linked them), the two stay apart: merging accounts is
     an operator's decision."""
     try:
         db.session.execute(
-            sa.update(User).where(User.id == user_id, User.unionid.is_(None)).values(unionid=unionid)
+            sa.update(User).where(User.id == user.id, User.unionid.is_(None)).values(unionid=unionid)
         )
+        changed(user.id)
         db.session.commit()
+        set_committed_value(user, "unionid", unionid)  # what the row now holds
     except IntegrityError:
         db.session.rollback()
-        log.warning("user %s logged in with a unionid another account holds: not merged", user_id)
+        log.warning("user %s logged in with a unionid another account holds: not merged", user.id)
 
 
 def _upsert(model, values, keys, changes):
@@ -143,6 +155,15 @@ def load_user(user_id, appid):
     if row is None:
         return None
     user, user.identity = row
+    return user
+
+
+def load_current_user():
+    """The request's user as a database row, for the routes that change it (the token
+    check gives them a read-only snapshot)."""
+    user = load_user(current_user.id, current_user.appid)
+    if user is None:
+        raise ApiError(401, "token_invalid", "The token's user no longer exists: log in again.")
     return user
 
 

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import requests
 from requests.adapters import HTTPAdapter
 
+from . import metrics
 from .wechat_errors import SESSION_INVALID, TIMEOUT, UNREACHABLE, UPSTREAM_ERROR, WeChatError
 
-POOL_SIZE = 32  # pooled keep-alive connections: as many as a worker has threads, and more
+POOL_SIZE = 100  # pooled keep-alive connections per worker: one per login waiting on WeChat
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,18 @@ class WeChatClient:
         return True
 
     def _call(self, method, path, params, body=None):
-        """One API call, retried on errcode -1 (busy); a timeout is final: a code may be spent."""
+        """One API call, timed and counted (``metrics``), with its retries."""
+        started = time.perf_counter()
+        try:
+            return self._call_with_retries(method, path, params, body)
+        except WeChatError as error:
+            metrics.WECHAT_ERRORS.labels(path, error.slug).inc()
+            raise
+        finally:
+            metrics.WECHAT_SECONDS.labels(path).observe(time.perf_counter() - started)
+
+    def _call_with_retries(self, method, path, params, body):
+        """Retried on errcode -1 (busy); a timeout is final: a code may be spent."""
         for attempt in range(self.retries + 1):
             payload = self._call_once(method, path, params, body)
             errcode = _errcode(payload)
@@ -163,6 +175,10 @@ class WeChatClient:
             with self._lock:
                 if self._pid != os.getpid():
                     session = requests.Session()
+                    # Proxy settings read once, not from the environment on every call
+                    # (requests would scan all of os.environ and look for ~/.netrc each time).
+                    session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+                    session.trust_env = False
                     # As many pooled keep-alive connections as a worker has threads.
                     session.mount("https://", HTTPAdapter(pool_maxsize=POOL_SIZE))
                     session.mount("http://", HTTPAdapter(pool_maxsize=POOL_SIZE))

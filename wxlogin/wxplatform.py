@@ -1,13 +1,11 @@
 """WeChat platform blueprint: what the mini program asks WeChat about the logged-in user."""
 
-from flask_jwt_extended import current_user
-
 from .blueprint import Blueprint
 from .access_tokens import call_with_access_token
 from .phones import store_phone_number
 from .schemas import PhoneCodeSchema, PhoneNumberSchema, SessionCheckSchema, UserInfoSchema, UserSchema
 from .userinfo import apply_user_info
-from .users import session_key_of, wechat_client
+from .users import load_current_user, session_key_of, wechat_client
 
 blp = Blueprint("platform", __name__, url_prefix="/wx", description="WeChat platform data of the caller.")
 
@@ -23,7 +21,7 @@ blp = Blueprint("platform", __name__, url_prefix="/wx", description="WeChat plat
 def phone(args):
     """The caller's phone number from a getPhoneNumber button code, stored on the user.
     A bad or used code is 400 `invalid_code` / `code_used` (the session is fine)."""
-    return store_phone_number(current_user, args["code"])
+    return store_phone_number(load_current_user(), args["code"])
 
 
 @blp.post("/userinfo")
@@ -35,7 +33,7 @@ def userinfo(args):
     """Nickname and avatar from `wx.getUserInfo`'s encrypted data (older clients).
     A bad signature is 400 `invalid_signature`; data that does not decrypt with the stored
     session key is 409 `session_key_stale`."""
-    return apply_user_info(current_user, **args)
+    return apply_user_info(load_current_user(), **args)
 
 
 @blp.get("/session")
@@ -48,7 +46,7 @@ def check_session():
     """Whether WeChat still holds the session key stored at the caller's last login
     (`wxa/checksession`). `valid: false`: call wx.login() and log in again before anything
     that needs the session key (`/wx/userinfo`)."""
-    identity = current_user.identity
+    identity = load_current_user().identity
     session_key = session_key_of(identity)
     if session_key is None:
         return {"valid": False}

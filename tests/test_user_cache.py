@@ -1,0 +1,64 @@
+"""With Redis, each process keeps snapshots of users; a change on any instance is seen by
+every other at once (the user's version moves on in Redis)."""
+
+import pytest
+import sqlalchemy as sa
+
+from wxlogin import create_app
+from wxlogin.extensions import db
+
+from .conftest import REDIS_URL, app_config
+
+pytestmark = pytest.mark.skipif(not REDIS_URL, reason="needs TEST_REDIS_URL (no cache without Redis)")
+
+
+@pytest.fixture
+def other(app, database_url, simulator, tmp_path_factory):
+    """A second instance of the service (as on another host), sharing database and Redis."""
+    return create_app(app_config(database_url, simulator.url), instance_path=str(tmp_path_factory.mktemp("other")))
+
+
+def me(app, token):
+    return app.test_client().get("/wx/me", headers={"Authentication": token})
+
+
+def test_a_profile_change_on_one_instance_is_served_by_the_other_at_once(app, other, login):
+    token = login("carol")["access_token"]
+    assert me(other, token).get_json()["nickname"] is None  # cached there now
+    patched = app.test_client().patch("/wx/me", json={"nickname": "Caro"}, headers={"Authentication": token})
+    assert patched.status_code == 200
+    assert me(other, token).get_json()["nickname"] == "Caro"
+
+
+def test_a_disabled_user_is_refused_by_an_instance_that_cached_them(app, other, login):
+    tokens = login("dave")
+    assert me(other, tokens["access_token"]).status_code == 200
+    result = app.test_cli_runner().invoke(args=["users", "disable", tokens["user"]["openid"]])
+    assert result.exit_code == 0, result.output
+    assert me(other, tokens["access_token"]).get_json()["error"] == "user_disabled"
+
+
+def test_log_out_everywhere_reaches_an_instance_that_cached_the_user(app, other, login):
+    token = login("erin")["access_token"]
+    assert me(other, token).status_code == 200
+    app.test_client().post("/wx/logout?all=true", headers={"Authentication": token})
+    assert me(other, token).get_json()["error"] == "token_revoked"
+
+
+def test_snapshots_are_served_without_the_database(app, login):
+    """The point of the cache: a repeat request asks Redis only."""
+    token = login("fay")["access_token"]
+    assert me(app, token).status_code == 200
+    statements = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert me(app, token).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert statements == []
