@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 # One process per core. A request holds a database connection only while it queries, never
@@ -30,8 +31,10 @@ threads = int(os.environ.get("GUNICORN_THREADS", "16"))  # gthread only
 keepalive = 30  # mini programs and load balancers reuse connections; idle ones close after this
 timeout = 30  # a worker silent this long is restarted; WeChat calls time out well before
 graceful_timeout = 30  # on SIGTERM (a deploy), requests in flight get this long to finish
-max_requests = 10000  # recycle workers now and then, staggered by the jitter
-max_requests_jitter = 1000
+# Workers are not recycled after N requests: memory is bounded (every cache has a size) and
+# stays flat under load (bench/), and at thousands of requests a second a recycle every few
+# seconds would show as latency spikes.
+max_requests = 0
 # The app logs one JSON line per request itself (wxlogin.request_log): gunicorn's own access
 # log would only repeat it, without the route, user or request id.
 accesslog = None
@@ -40,15 +43,19 @@ errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # Prometheus: every worker writes its samples into this folder; /metrics adds them up. One
-# folder per gunicorn master (several may run on one host), emptied when it starts.
+# folder per gunicorn master (several may run on one host); its sample files are cleared
+# when the master starts, so counts begin at zero with each start.
+_OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 os.environ.setdefault(
     "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"wxlogin-metrics-{os.getpid()}")
 )
 
 
 def on_starting(_server):
-    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
-    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for samples in folder.glob("*.db"):  # prometheus_client's files only
+        samples.unlink()
 
 
 def child_exit(_server, worker):
@@ -58,7 +65,8 @@ def child_exit(_server, worker):
 
 
 def on_exit(_server):
-    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 # Every log line is one JSON object on stderr: the app's (with the request id of the request

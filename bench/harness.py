@@ -38,7 +38,9 @@ def free_port():
 
 
 def environment(**extra):
-    """A production environment: real secrets, limits off (the load comes from one IP)."""
+    """A production environment: real secrets, limits off (the load comes from one IP).
+    Redis is BENCH_REDIS_URL unless ``REDIS_URL`` is given ("" for none)."""
+    redis_url = extra.pop("REDIS_URL", REDIS_URL)
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("WX_", "JWT_", "FLASK_", "LOGIN_"))}
     env = {
         **clean,
@@ -51,13 +53,14 @@ def environment(**extra):
         **extra,
     }
     env.pop("REDIS_URL", None)
-    if REDIS_URL:
-        env["REDIS_URL"] = REDIS_URL
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     return env
 
 
 def reset_database(url=DATABASE_URL):
-    """Drop and re-create the benchmark's own PostgreSQL database (never a shared one)."""
+    """Drop and re-create one of the benchmark's own PostgreSQL databases (never a shared
+    one: the name comes from BENCH_DATABASE_URL), then migrate it."""
     if url.startswith("postgresql"):
         database = sa.make_url(url).database
         admin = sa.create_engine(sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
@@ -66,7 +69,13 @@ def reset_database(url=DATABASE_URL):
             connection.execute(sa.text(f'CREATE DATABASE "{database}"'))
         admin.dispose()
     subprocess.run([BIN / "flask", "--app", "wxlogin", "db", "upgrade"], cwd=ROOT,
-                   env=environment(), check=True, capture_output=True)
+                   env=environment(DATABASE_URL=url), check=True, capture_output=True)
+
+
+def database_named(suffix):
+    """BENCH_DATABASE_URL with ``_<suffix>`` added to the database name."""
+    url = sa.make_url(DATABASE_URL)
+    return url.set(database=f"{url.database}_{suffix}").render_as_string(hide_password=False)
 
 
 def start(command, url, env):
@@ -112,7 +121,7 @@ def gunicorn(app="wsgi:app", **env):
     command = [BIN / "gunicorn", "-c", ROOT / "gunicorn.conf.py", "--pythonpath", BENCH,
                "-b", f"127.0.0.1:{port}", app]
     url = f"http://127.0.0.1:{port}"
-    probe = "/bare" if app.startswith("bare_app") else "/healthz"
+    probe = {"bare_app:app": "/bare", "floor_app:app": "/floor"}.get(app, "/healthz")
     with running(command, url + probe, environment(**env)) as process:
         yield url, process
 

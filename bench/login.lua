@@ -1,13 +1,15 @@
 -- POST /wx/login with a fresh simulator code each time, for one of USERS returning users.
+-- Codes are unique per run and thread (the simulator refuses a code it has seen: code_used).
 local users = tonumber(os.getenv("USERS") or "1000")
-local counter = 0
+local threads, counter = 0, 0
 
 function setup(thread)
-  thread:set("prefix", tostring(math.random(1, 1000000000)))
+  threads = threads + 1
+  thread:set("prefix", string.format("%d%02d", os.time(), threads))
 end
 
 function init(args)
-  math.randomseed(os.time() + tonumber(prefix))
+  math.randomseed(tonumber(prefix))
 end
 
 request = function()
