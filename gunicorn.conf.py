@@ -23,9 +23,16 @@ worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
 if worker_class == "gevent":
     # Patch before anything imports ssl or socket: the log configuration below imports the
     # app (its JSON formatter) in the master, and workers inherit those modules unpatched.
+    import gevent
     from gevent import monkey
 
     monkey.patch_all()
+
+    def post_request(_worker, _req, _environ, _resp):
+        """Let other connections go first: a client whose next request is already waiting
+        would otherwise be served again and again without a switch (greenlets are not
+        preempted), while others wait seconds."""
+        gevent.sleep(0)
 worker_connections = 1000  # gevent: requests in progress per worker
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))  # gthread only
 keepalive = 30  # mini programs and load balancers reuse connections; idle ones close after this

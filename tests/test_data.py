@@ -173,3 +173,12 @@ def test_deleting_a_user_deletes_their_notes(client, app, auth):
         db.session.execute(sa.delete(User))
         db.session.commit()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Note)) == 0
+
+
+def test_a_mini_program_patches_with_post_and_an_override_header(client, auth):
+    """wx.request cannot send PATCH: POST with X-HTTP-Method-Override: PATCH is one."""
+    headers = {**auth(), "X-HTTP-Method-Override": "PATCH"}
+    response = client.post("/wx/me", json={"nickname": "Ming"}, headers=headers)
+    assert (response.status_code, response.get_json()["nickname"]) == (200, "Ming")
+    refused = client.get("/wx/me", headers={**headers, "X-HTTP-Method-Override": "PATCH"})
+    assert refused.get_json()["nickname"] == "Ming"  # a GET is never overridden: still a read

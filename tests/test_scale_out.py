@@ -2,6 +2,7 @@
 Redis when TEST_REDIS_URL is given: they agree on tokens at once."""
 
 import itertools
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -19,18 +20,26 @@ from .processes import flask, production_env, start_gunicorn, start_simulator, s
 codes = itertools.count()
 
 
+@contextmanager
+def two_instances(database_url, cwd, workers, **settings):
+    """The simulator and two gunicorn instances (as on two hosts) on one database and Redis."""
+    env = production_env(database_url, REDIS_URL, **settings)
+    flask(env, "db", "upgrade", cwd=cwd)
+    simulator, _ = start_simulator(env, cwd)
+    one, url_one = start_gunicorn(env, workers=workers)
+    two, url_two = start_gunicorn(env, workers=workers)
+    try:
+        yield url_one, url_two, env
+    finally:
+        stop(one, two, simulator)
+
+
 @pytest.fixture(scope="module")
 def instances(database_url, tmp_path_factory):
     cwd = tmp_path_factory.mktemp("hosts")
-    env = production_env(database_url, REDIS_URL, LOGIN_RATE_LIMIT="off", LOGIN_RATE_LIMIT_PER_USER="off")
-    flask(env, "db", "upgrade", cwd=cwd)
-    simulator, _ = start_simulator(env, cwd)
-    one, url_one = start_gunicorn(env, workers=1)
-    two, url_two = start_gunicorn(env, workers=1)
-    try:
-        yield url_one, url_two, env, cwd
-    finally:
-        stop(one, two, simulator)
+    limits_off = {"LOGIN_RATE_LIMIT": "off", "LOGIN_RATE_LIMIT_PER_USER": "off"}
+    with two_instances(database_url, cwd, workers=1, **limits_off) as (one, two, env):
+        yield one, two, env, cwd
 
 
 def login(url, name="alice"):
@@ -118,19 +127,14 @@ def call_phone(url, token):
 
 @pytest.fixture(scope="module")
 def limited_instances(database_url, tmp_path_factory):
-    """Two instances with a per-IP login limit of 6 a minute."""
+    """Two instances of two workers each, with a per-IP login limit of 6 a minute."""
     if not REDIS_URL:
         pytest.skip("needs TEST_REDIS_URL: without Redis each process counts alone (API.md)")
+    redis.Redis.from_url(REDIS_URL).flushdb()  # no counts left from an earlier run
     cwd = tmp_path_factory.mktemp("limited")
-    env = production_env(database_url, REDIS_URL, LOGIN_RATE_LIMIT="6/minute", LOGIN_RATE_LIMIT_PER_USER="off")
-    flask(env, "db", "upgrade", cwd=cwd)
-    simulator, _ = start_simulator(env, cwd)
-    one, url_one = start_gunicorn(env, workers=2)
-    two, url_two = start_gunicorn(env, workers=2)
-    try:
-        yield url_one, url_two
-    finally:
-        stop(one, two, simulator)
+    limits = {"LOGIN_RATE_LIMIT": "6/minute", "LOGIN_RATE_LIMIT_PER_USER": "off"}
+    with two_instances(database_url, cwd, workers=2, **limits) as (one, two, _env):
+        yield one, two
 
 
 def test_the_login_rate_limit_is_shared_by_every_instance_and_worker(limited_instances):

@@ -18,6 +18,7 @@ from .crypto import SessionKeyCipher
 from .database import engine_options
 from .errors import register_errorhandlers
 from .extensions import api, db, jwt, limiter, migrate
+from .method_override import MethodOverrideMiddleware
 from .revocation import DatabaseRevocations, RedisRevocations
 from .user_cache import UserCache
 from .simulator import Simulator, SimulatorAdapter, init_simulator
@@ -62,6 +63,7 @@ def create_app(config=None, instance_path=None):
     request_log.register(app)
     register_commands(app)
     app.wsgi_app = tokens.TokenHeaderMiddleware(app.wsgi_app)
+    app.wsgi_app = MethodOverrideMiddleware(app.wsgi_app)
     if app.config["TRUSTED_PROXY_COUNT"]:
         # X-Forwarded-For/-Proto are believed only from this many proxies in front of us.
         count = app.config["TRUSTED_PROXY_COUNT"]
