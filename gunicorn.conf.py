@@ -5,7 +5,8 @@ workers: each serves up to ``worker_connections`` requests at once, switching wh
 waits on the network (WeChat, the database, Redis). psycopg 3, PyMySQL, redis-py and
 requests all cooperate with gevent. Measured on 2 cores (``bench/``): login throughput at
 100 ms of WeChat latency equals the throughput at 0 ms, and both are ~50% above gthread's.
-``GUNICORN_WORKER_CLASS=gthread`` (with ``GUNICORN_THREADS``) is the fallback.
+``GUNICORN_WORKER_CLASS=gthread`` (with ``GUNICORN_THREADS``) is the fallback; choose the
+worker class with that variable, not ``-k``: gevent's patching below follows the variable.
 """
 
 import multiprocessing
@@ -13,6 +14,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from dotenv import load_dotenv
+
+load_dotenv()  # .env sets gunicorn's settings below too (the real environment wins)
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 # One process per core. A request holds a database connection only while it queries, never
@@ -50,19 +55,20 @@ errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # Prometheus: every worker writes its samples into this folder; /metrics adds them up. One
-# folder per gunicorn master (several may run on one host); its sample files are cleared
-# when the master starts, so counts begin at zero with each start.
-_OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
-os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"wxlogin-metrics-{os.getpid()}")
-)
+# private folder per gunicorn instance (several may run on one host) unless
+# PROMETHEUS_MULTIPROC_DIR names one; its sample files are cleared when the master starts.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="wxlogin-metrics-")
+    os.environ["WXLOGIN_OWN_METRICS_DIR"] = "1"  # ours to remove (survives a config reload)
+_SAMPLE_FILES = ("counter_*.db", "gauge_*.db", "histogram_*.db", "summary_*.db")
 
 
 def on_starting(_server):
     folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
-    for samples in folder.glob("*.db"):  # prometheus_client's files only
-        samples.unlink()
+    for pattern in _SAMPLE_FILES:  # prometheus_client's files, nothing else
+        for samples in folder.glob(pattern):
+            samples.unlink()
 
 
 def child_exit(_server, worker):
@@ -72,7 +78,7 @@ def child_exit(_server, worker):
 
 
 def on_exit(_server):
-    if _OWN_METRICS_DIR:
+    if os.environ.get("WXLOGIN_OWN_METRICS_DIR"):
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 

@@ -70,7 +70,7 @@ def chart(results, path):
     names = [name for name in TARGETS]
     ratios = [results["ratios"][key] for key, _, _ in TARGETS.values()]
     colours = ["tab:green" if (r >= t if up else r <= t) else "tab:red"
-               for r, (_, t, up) in zip(ratios, TARGETS.values())]
+               for r, (_, t, up) in zip(ratios, TARGETS.values(), strict=False)]
     left.barh(names, ratios, color=colours)
     for y, (_, target, _) in enumerate(TARGETS.values()):
         left.plot([target, target], [y - 0.4, y + 0.4], color="black")

@@ -13,10 +13,16 @@ from .processes import APPID, JWT_KEY, SECRET, flask, production_env, start_guni
 
 
 @pytest.fixture(scope="module")
-def service(database_url, tmp_path_factory):
+def metrics_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("metrics")
+
+
+@pytest.fixture(scope="module")
+def service(database_url, tmp_path_factory, metrics_dir):
     """Base URL of a gunicorn-served wxlogin in production mode."""
     cwd = tmp_path_factory.mktemp("deploy")
-    env = production_env(database_url, LOGIN_RATE_LIMIT="off", LOGIN_RATE_LIMIT_PER_USER="off")
+    env = production_env(database_url, LOGIN_RATE_LIMIT="off", LOGIN_RATE_LIMIT_PER_USER="off",
+                         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
     flask(env, "db", "upgrade", cwd=cwd)
     simulator, _ = start_simulator(env, cwd)
     gunicorn, url = start_gunicorn(env, workers=2)
@@ -123,11 +129,13 @@ def healthz_count(service):
     return 0
 
 
-def test_metrics_add_up_over_every_worker(service):
+def test_metrics_add_up_over_every_worker(service, metrics_dir):
     before = healthz_count(service)
     for _ in range(30):  # a new connection each: both workers take some
         assert requests.get(f"{service}/healthz", timeout=5).status_code == 200
     assert {healthz_count(service) - before for _ in range(6)} == {30}
+    workers_counted = {path.stem.rpartition("_")[2] for path in metrics_dir.glob("counter_*.db")}
+    assert len(workers_counted) == 2  # the sum is over both workers' files
 
 
 def test_logs_are_json_lines_with_request_ids(database_url, tmp_path):

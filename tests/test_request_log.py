@@ -2,6 +2,7 @@
 
 import json
 import logging
+import sys
 
 import pytest
 
@@ -53,15 +54,37 @@ def test_a_login_line_names_the_user_and_holds_no_token(client, caplog):
     assert body["access_token"] not in rendered and body["refresh_token"] not in rendered
 
 
-def test_json_lines_carry_the_request_id_of_the_request_that_logged_them(app):
-    formatter, id_filter = JsonLogFormatter(), RequestIdFilter()
-    with app.test_request_context(headers={"X-Request-ID": "req-42"}):
-        from wxlogin.request_log import request_id
+def test_records_logged_during_a_request_carry_its_id(app, caplog):
+    """Any record (here the WeChat client's warning), not only the request line."""
+    caplog.set_level(logging.INFO)
+    caplog.handler.addFilter(RequestIdFilter())
+    client = app.test_client()
+    client.post("/wx/login", json={"code": "sim-fail:-1"}, headers={"X-Request-ID": "req-42"})
+    warnings = [r for r in caplog.records if r.name == "wxlogin.wechat"]
+    assert warnings and {r.request_id for r in warnings} == {"req-42"}
 
-        request_id()
-        record = logging.LogRecord("wxlogin.users", logging.WARNING, __file__, 1, "odd %s", ("thing",), None)
-        id_filter.filter(record)
-        line = json.loads(formatter.format(record))
-    assert line["request_id"] == "req-42"
-    assert (line["level"], line["logger"], line["message"]) == ("WARNING", "wxlogin.users", "odd thing")
+
+def test_json_lines_have_the_fields_and_a_utc_time(app):
+    record = logging.LogRecord("wxlogin.users", logging.WARNING, __file__, 1, "odd %s", ("thing",), None)
+    RequestIdFilter().filter(record)
+    line = json.loads(JsonLogFormatter().format(record))
+    assert (line["level"], line["logger"], line["message"], line["request_id"]) == (
+        "WARNING", "wxlogin.users", "odd thing", None)
     assert line["time"].endswith("+00:00")
+
+
+def test_tracebacks_in_json_lines_are_redacted(app):
+    try:
+        raise RuntimeError("GET https://api.weixin.qq.com/x?secret=TOPSECRETVALUE&js_code=abc failed")
+    except RuntimeError:
+        record = logging.getLogger("wxlogin.x").makeRecord(
+            "wxlogin.x", logging.ERROR, __file__, 1, "boom", (), sys.exc_info())
+    rendered = JsonLogFormatter().format(record)
+    assert "TOPSECRETVALUE" not in rendered and "[redacted]" in json.loads(rendered)["exc_info"]
+
+
+def test_a_made_up_method_is_counted_as_other(client, caplog):
+    caplog.set_level(logging.INFO, logger="wxlogin.request")
+    client.open("/healthz", method="BREW")
+    (line,) = request_lines(caplog)
+    assert line.method == "other"

@@ -2,12 +2,13 @@
 every other at once (the user's version moves on in Redis)."""
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from wxlogin import create_app
 from wxlogin.extensions import db
 
-from .conftest import REDIS_URL, app_config
+from .conftest import REDIS_URL, app_config, free_port
 
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="needs TEST_REDIS_URL (no cache without Redis)")
 
@@ -48,7 +49,8 @@ def test_log_out_everywhere_reaches_an_instance_that_cached_the_user(app, other,
 def test_snapshots_are_served_without_the_database(app, login):
     """The point of the cache: a repeat request asks Redis only."""
     token = login("fay")["access_token"]
-    assert me(app, token).status_code == 200
+    for _ in range(2):  # the first check after a flush reloads Redis and asks the database
+        assert me(app, token).status_code == 200
     statements = []
 
     def record(_conn, _cursor, statement, *_args):
@@ -62,3 +64,41 @@ def test_snapshots_are_served_without_the_database(app, login):
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
     assert statements == []
+
+
+@pytest.fixture
+def cut_off(database_url, simulator, tmp_path_factory):
+    """An instance whose Redis does not answer (as on a host cut off from it)."""
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    return create_app(app_config(database_url, simulator.url, REDIS_URL=dead),
+                      instance_path=str(tmp_path_factory.mktemp("cut-off")))
+
+
+def test_log_out_everywhere_that_cannot_reach_redis_is_503_and_a_retry_makes_it_good(app, other, cut_off, login):
+    token = login("hank")["access_token"]
+    assert me(other, token).status_code == 200  # cached there
+    headers = {"Authentication": token}
+    failed = cut_off.test_client().post("/wx/logout?all=true", headers=headers)
+    assert (failed.status_code, failed.get_json()["error"]) == (503, "redis_unavailable")
+    assert app.test_client().post("/wx/logout?all=true", headers=headers).status_code in (200, 401)
+    assert me(other, token).get_json()["error"] == "token_revoked"
+
+
+def test_a_logout_that_redis_missed_is_copied_there_by_the_retry(app, other, cut_off, login):
+    token = login("ivy")["access_token"]
+    assert me(other, token).status_code == 200  # Redis is loaded and in use
+    headers = {"Authentication": token}
+    failed = cut_off.test_client().post("/wx/logout", headers=headers)
+    assert (failed.status_code, failed.get_json()["error"]) == (503, "redis_unavailable")
+    assert app.test_client().post("/wx/logout", headers=headers).status_code == 200  # the retry
+    assert me(other, token).get_json()["error"] == "token_revoked"
+
+
+def test_a_restarted_redis_never_hands_out_a_version_a_process_still_holds(app, other, login):
+    tokens = login("jack")
+    assert me(other, tokens["access_token"]).status_code == 200  # cached under the version
+    redis.Redis.from_url(REDIS_URL).flushdb()  # Redis restarts empty
+    assert me(app, login("kim")["access_token"]).status_code == 200  # traffic reloads revocations
+    result = app.test_cli_runner().invoke(args=["users", "disable", tokens["user"]["openid"]])
+    assert result.exit_code == 0, result.output
+    assert me(other, tokens["access_token"]).get_json()["error"] == "user_disabled"

@@ -9,6 +9,7 @@ from werkzeug.serving import run_simple
 from .audit import purge_old, recent_attempts
 from .extensions import db
 from .models import MAX_ID, Identity, User, utcnow
+from .revocation import RedisUnavailable
 from .simulator import Simulator, create_simulator_app
 
 users_cli = AppGroup("users", help="Switch users off and on.")
@@ -62,9 +63,9 @@ def disable_user(id_or_openid):
     """
     for user in _find_users(id_or_openid):
         user.disabled_at = user.disabled_at or utcnow()
-        user.token_generation += 1
+        user.token_generation = User.token_generation + 1  # in SQL: races no logout-all
         click.echo(f"disabled user {user.id}")
-    db.session.commit()
+    _commit_and_tell_every_host()
 
 
 @users_cli.command("enable")
@@ -74,7 +75,19 @@ def enable_user(id_or_openid):
     for user in _find_users(id_or_openid):
         user.disabled_at = None
         click.echo(f"enabled user {user.id}")
-    db.session.commit()
+    _commit_and_tell_every_host()
+
+
+def _commit_and_tell_every_host():
+    """Commit; the running service learns of it through Redis, so run these commands with
+    the service's environment (its REDIS_URL)."""
+    try:
+        db.session.commit()
+    except RedisUnavailable:
+        raise click.ClickException(
+            "saved, but Redis did not answer: hosts may go on serving the user as they were "
+            "for up to 5 minutes. Run the command again once Redis answers."
+        ) from None
 
 
 @users_cli.command("logins")

@@ -112,7 +112,16 @@ def _slug(name):
     return name.lower().replace(" ", "_").replace("-", "_")
 
 
+def handle_redis_unavailable(_error):
+    """A change is committed but Redis could not tell the other hosts: the client retries
+    (a retry tells them: revocations and user versions are written to Redis again)."""
+    return error_response(503, "redis_unavailable", "Redis does not answer: try again in a moment.")
+
+
 def register_errorhandlers(app):
+    from .revocation import RedisUnavailable
+
     app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(RedisUnavailable, handle_redis_unavailable)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected_error)

@@ -73,4 +73,6 @@ def register(app):
     # Flask-Limiter checks app-wide and blueprint limits in a hook before every request;
     # we set none (each limited route checks its own, in its decorator), so the hook only
     # costs time on every protected request.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:  # absent when RATELIMIT_ENABLED is off
+        hooks.remove(limiter._check_request_limit)

@@ -15,10 +15,11 @@ import uuid
 from flask import g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
-from . import metrics
+from . import metrics, redaction
 
 log = logging.getLogger("wxlogin.request")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 def request_id():
@@ -31,16 +32,18 @@ def request_id():
 
 def _start():
     g.request_started = time.perf_counter()
+    request_id()  # now, so that every record the request logs carries it
 
 
 def _finish(response):
     seconds = time.perf_counter() - g.get("request_started", time.perf_counter())
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    method = request.method if request.method in METHODS else "other"  # a client picks it
     response.headers["X-Request-ID"] = request_id()
-    metrics.observe_request(request.method, route, response.status_code, seconds)
+    metrics.observe_request(method, route, response.status_code, seconds)
     log.info("request", extra={
         "request_id": g.request_id,
-        "method": request.method,
+        "method": method,
         "route": route,
         "status": response.status_code,
         "duration_ms": round(seconds * 1000, 2),
@@ -66,6 +69,14 @@ class JsonLogFormatter(JsonFormatter):
         kwargs.setdefault("timestamp", "time")  # ISO 8601, UTC
         kwargs.setdefault("json_ensure_ascii", False)
         super().__init__(*args, **kwargs)
+
+    def formatException(self, ei):
+        """Tracebacks redacted too: this formatter renders them anew, not from the
+        redacted text the record factory prepared."""
+        return redaction.redact(super().formatException(ei))
+
+    def formatStack(self, stack_info):
+        return redaction.redact(super().formatStack(stack_info))
 
 
 def register(app):

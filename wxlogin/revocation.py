@@ -63,14 +63,24 @@ class DatabaseRevocations:
         return count
 
 
+class RedisUnavailable(Exception):
+    """Redis could not be written: other hosts may not see a change yet (503 unless the
+    caller knows better). ``first``: whether the database revocation was the first."""
+
+    def __init__(self, first=True):
+        super().__init__("Redis unavailable")
+        self.first = first
+
+
 class RedisRevocations:
     """The database store, read through Redis (``REDIS_URL``): one round trip per check.
 
     The database stays the authority: a revocation is written there first (its primary key
-    decides who revoked first), then copied to Redis with the same expiry. Redis is loaded
-    from the database whenever its marker key is missing: on the first check after Redis is
-    switched on, emptied or restarted without persistence. If Redis does not answer, checks
-    fall back to the database rather than fail.
+    decides who revoked first), then copied to Redis with the same expiry; revoking again
+    copies it again, so a copy lost to a Redis failure is made good by a retry. Redis is
+    loaded from the database whenever its marker key is missing: on the first check after
+    Redis is switched on, emptied or restarted without persistence. If Redis does not
+    answer, checks ask the database instead.
     """
 
     PREFIX = "wxlogin:revoked:"
@@ -81,37 +91,42 @@ class RedisRevocations:
         self.database = database or DatabaseRevocations()
 
     def revoke(self, key, expires_at):
-        if not self.database.revoke(key, expires_at):
-            return False
+        """As ``DatabaseRevocations.revoke``; raises RedisUnavailable when the database
+        holds the revocation but Redis could not be given its copy."""
+        first = self.database.revoke(key, expires_at)
         try:
             self.redis.set(self.PREFIX + key, 1, exat=int(expires_at.timestamp()) + 1)
         except RedisError as exc:
-            log.warning("Redis unavailable (%s): revocation kept in the database only", type(exc).__name__)
-        return True
+            log.error("Redis unavailable (%s): a revocation is in the database only", type(exc).__name__)
+            raise RedisUnavailable(first) from None
+        return first
 
     def is_revoked(self, *keys):
-        return self.lookup(keys)[0]
+        found = self.lookup(keys)
+        return found[0] if found is not None else self.database.is_revoked(*keys)
 
     def lookup(self, keys, also=None):
-        """Whether any of ``keys`` is revoked, and the value of the Redis key ``also``, in
-        one round trip; ``(revoked, None)`` when Redis could not answer for ``also``."""
+        """``(revoked, value of the Redis key also)`` in one round trip, or None when Redis
+        cannot answer (down, or just reloaded): then ask the database."""
         names = [self.LOADED, *(self.PREFIX + key for key in keys)]
         try:
             loaded, *found = self.redis.mget(*names, *([also] if also else []))
+            if loaded is None:
+                self.load()
+                return None
         except RedisError as exc:
             log.warning("Redis unavailable (%s): checking revocations in the database", type(exc).__name__)
-            return self.database.is_revoked(*keys), None
+            return None
         extra = found.pop() if also else None
-        if loaded is None:
-            self.load()
-            return self.database.is_revoked(*keys), None
         return any(value is not None for value in found), extra
 
     def load(self):
-        """Copy the database's live revocations into Redis, then set the marker."""
-        rows = db.session.execute(
-            sa.select(RevokedToken.key, RevokedToken.expires_at).where(RevokedToken.expires_at > utcnow())
-        ).all()
+        """Copy the database's live revocations into Redis, then set the marker (on a
+        connection of its own: the request's session stays free)."""
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(RevokedToken.key, RevokedToken.expires_at).where(RevokedToken.expires_at > utcnow())
+            ).all()
         pipeline = self.redis.pipeline(transaction=False)
         for key, expires_at in rows:
             pipeline.set(self.PREFIX + key, 1, exat=int(expires_at.timestamp()) + 1)

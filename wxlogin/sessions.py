@@ -18,8 +18,9 @@ from .database import read_once
 from .errors import ApiError
 from .extensions import db
 from .models import User, utcnow
-from .revocation import DatabaseRevocations
+from .revocation import DatabaseRevocations, RedisUnavailable
 from .user_cache import SNAPSHOT_QUERY, changed, snapshot_of, version_key
+import contextlib
 
 REVOKED = "The token was revoked: log in again."
 
@@ -47,17 +48,33 @@ def rotate(user, claims):
     Revoking the spent token is the atomic step: of two requests racing with one refresh
     token, one wins and the other is treated as theft (clients refresh one at a time).
     """
-    if not revocations().revoke(f"jti:{claims['jti']}", _outlives(claims["exp"])):
-        revoke_session(claims)
+    try:
+        first = revocations().revoke(f"jti:{claims['jti']}", _outlives(claims["exp"]))
+    except RedisUnavailable as unavailable:
+        # Harmless here: a replay of this refresh token comes back to this same database
+        # insert (the authority), wherever it is sent, and is caught as theft.
+        first = unavailable.first
+    if not first:
+        revoke_session_as_theft(claims)
         raise ApiError(401, "token_revoked", REVOKED)
     return issue_tokens(user, sid=claims["sid"])
 
 
 def revoke_session(claims):
-    """Revoke every token of the session of ``claims``, present and future rotations."""
+    """Revoke every token of the session of ``claims``, present and future rotations.
+
+    Raises RedisUnavailable when only the database holds it (a retry copies it to Redis).
+    """
     config = current_app.config
     longest = max(config["JWT_ACCESS_TOKEN_EXPIRES"], config["JWT_REFRESH_TOKEN_EXPIRES"])
     revocations().revoke(f"sid:{claims['sid']}", _outlives((utcnow() + longest).timestamp()))
+
+
+def revoke_session_as_theft(claims):
+    """Revoke a session whose spent refresh token came back. The answer is 401 whatever
+    happens: Redis failing to take the copy is logged (by the store), not raised."""
+    with contextlib.suppress(RedisUnavailable):
+        revoke_session(claims)
 
 
 def revoke_all_sessions(user_id):
@@ -67,7 +84,7 @@ def revoke_all_sessions(user_id):
         .where(User.id == user_id)
         .values(token_generation=User.token_generation + 1)
     )
-    changed(user_id)
+    changed(user_id, critical=True)
     db.session.commit()
 
 
@@ -76,16 +93,18 @@ def check_token(claims, user_id):
     revoked, and a snapshot of its user (None when gone), in one round trip.
 
     With Redis: one MGET (revocations and the user's version); the snapshot comes from
-    this process's cache when the version is unchanged, else from the database. Without:
-    one query joining the user, their identity and the revocation check.
+    this process's cache when the version is unchanged, else from the database. Without
+    Redis, or when it cannot answer: one query joining the user, their identity and the
+    revocation check (on one connection, whatever the number of requests waiting).
     """
     keys = [f"jti:{claims['jti']}", f"sid:{claims['sid']}"]
     params = {"user_id": user_id, "appid": claims["aud"]}
     cache = current_app.extensions.get("user_cache")
-    if cache is None:
+    found = revocations().lookup(keys, also=version_key(user_id)) if cache is not None else None
+    if found is None:
         row = read_once(SNAPSHOT_AND_REVOKED, {**params, "keys": keys})
         return (bool(row[-1]), snapshot_of(row[:-1])) if row is not None else (False, None)
-    revoked, version = revocations().lookup(keys, also=version_key(user_id))
+    revoked, version = found
     if revoked:
         return True, None
     user = cache.get(user_id, params["appid"], version) or cache.load(

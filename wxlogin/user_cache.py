@@ -6,10 +6,15 @@ keeps a snapshot of the users it served, valid while the user's *version* in Red
 unchanged. The request reads that version in the same round trip that checks revocations
 (``RedisRevocations.lookup``), so a change made on any host is seen by every host at once.
 
-Every committed change to a user or their identities bumps the version: ORM changes are
-collected at flush; bulk ``UPDATE`` statements name their user with :func:`changed`. A
-change made behind the service's back (SQL typed by hand) is not seen until the snapshot
-ages out (``MAX_AGE``): use ``flask users`` for anything that must hold at once.
+Every committed change to a user or their identities gives the user a new random version:
+ORM changes are collected at flush; bulk ``UPDATE`` statements name their user with
+:func:`changed`. If Redis cannot take the new version of a user whose tokens' validity
+changed (disabled, every token revoked), the request fails (503) rather than report a
+change other hosts do not see; other changes (a profile, a login) are logged and may be
+served stale for up to ``MAX_AGE``. A change made behind the service's back (SQL typed
+by hand, or ``flask users`` run without the service's ``REDIS_URL``) is not seen until the
+snapshot ages out (``MAX_AGE``). Redis must not evict keys (``maxmemory-policy
+noeviction``, the default).
 """
 
 import logging
@@ -23,6 +28,7 @@ import sqlalchemy as sa
 
 from .extensions import db
 from .models import Identity, User
+from .revocation import RedisUnavailable
 
 try:
     from redis.exceptions import RedisError
@@ -34,6 +40,7 @@ log = logging.getLogger(__name__)
 PREFIX = "wxlogin:user-version:"
 MAX_AGE = 300  # seconds a snapshot may live even when its version is unchanged
 VERSION_TTL = 7 * 24 * 3600  # an idle user's version key goes; a missing one is re-made
+BUMP_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +83,10 @@ def version_key(user_id):
     return f"{PREFIX}{user_id}"
 
 
+def new_version():
+    return str(random.getrandbits(62))
+
+
 class UserCache:
     """Snapshots by ``(user id, appid)``, each stored with the version it was read under."""
 
@@ -102,9 +113,8 @@ class UserCache:
         a change committed in between leaves a snapshot that is refused next time.
         """
         if version is None:
-            fresh = str(random.getrandbits(62))
             try:
-                self.redis.set(version_key(user_id), fresh, nx=True, ex=VERSION_TTL)
+                self.redis.set(version_key(user_id), new_version(), nx=True, ex=VERSION_TTL)
                 version = self.redis.get(version_key(user_id))
             except RedisError:
                 version = None
@@ -116,48 +126,72 @@ class UserCache:
                 self._entries[(user_id, appid)] = (version, time.monotonic(), snapshot)
         return snapshot
 
-    def bump(self, user_ids):
-        """Move the users' versions on (after their change is committed)."""
+    def bump(self, user_ids, critical=()):
+        """Give the users new versions (after their change is committed).
+
+        A new random value, never an increment: after Redis restarts empty (or evicts the
+        key) an increment would start again at a value some process may hold a snapshot
+        under. When Redis cannot be written after a few tries, other hosts may serve the
+        old user for up to ``MAX_AGE``: logged, and raised as RedisUnavailable when a
+        ``critical`` user is among them (disabled, or every token revoked): the change is
+        committed, but the request must not report success (503; a retry bumps again).
+        """
         with self._lock:
             for key in [key for key in self._entries if key[0] in user_ids]:
                 del self._entries[key]
-        try:
-            pipeline = self.redis.pipeline(transaction=False)
-            for user_id in user_ids:
-                pipeline.incr(version_key(user_id))
-                pipeline.expire(version_key(user_id), VERSION_TTL)
-            pipeline.execute()
-        except RedisError as exc:
-            log.warning("Redis unavailable (%s): other hosts may serve a changed user for up to "
-                        "%d s", type(exc).__name__, MAX_AGE)
+        for attempt in range(BUMP_ATTEMPTS):
+            try:
+                pipeline = self.redis.pipeline(transaction=False)
+                for user_id in user_ids:
+                    pipeline.set(version_key(user_id), new_version(), ex=VERSION_TTL)
+                pipeline.execute()
+                return
+            except RedisError as exc:
+                failure = type(exc).__name__
+                time.sleep(0.05 * (attempt + 1))
+        log.error("Redis unavailable (%s): users %s changed, other hosts not told", failure, sorted(user_ids))
+        if critical:
+            raise RedisUnavailable
 
 
-def changed(user_id):
-    """Note that this transaction changed the user (for statements the ORM cannot see)."""
+def changed(user_id, critical=False):
+    """Note that this transaction changed the user, for statements the ORM cannot see;
+    ``critical``: their tokens' validity changed (every token revoked, disabled)."""
     db.session.info.setdefault("changed_users", set()).add(user_id)
+    if critical:
+        db.session.info.setdefault("critical_users", set()).add(user_id)
+
+
+# What decides whether a user's tokens are accepted: a change to it must reach every host.
+_CRITICAL = ("disabled_at", "token_generation")
 
 
 @sa.event.listens_for(db.session, "after_flush")
 def _collect(session, _context):
-    changed_users = session.info.setdefault("changed_users", set())
     for instance in (*session.new, *session.dirty, *session.deleted):
         if isinstance(instance, User) and instance.id is not None:
-            changed_users.add(instance.id)
+            state = sa.inspect(instance)
+            critical = any(state.attrs[name].history.has_changes() for name in _CRITICAL)
+            session.info.setdefault("changed_users", set()).add(instance.id)
+            if critical:
+                session.info.setdefault("critical_users", set()).add(instance.id)
         elif isinstance(instance, Identity) and instance.user_id is not None:
-            changed_users.add(instance.user_id)
+            session.info.setdefault("changed_users", set()).add(instance.user_id)
 
 
 @sa.event.listens_for(db.session, "after_commit")
 def _publish(session):
     changed_users = session.info.pop("changed_users", None)
+    critical_users = session.info.pop("critical_users", ())
     cache = _cache()
     if changed_users and cache is not None:
-        cache.bump(changed_users)
+        cache.bump(changed_users, critical_users)
 
 
 @sa.event.listens_for(db.session, "after_rollback")
 def _forget(session):
     session.info.pop("changed_users", None)
+    session.info.pop("critical_users", None)
 
 
 def _cache():
