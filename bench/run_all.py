@@ -93,5 +93,5 @@ if __name__ == "__main__":
     args = parser.parse_args()
     results = run(args.rounds, args.seconds)
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    chart(results, HERE / "results.png")
     report(results)
+    chart(results, HERE / "results.png")  # needs matplotlib: pip install -e '.[bench]'
