@@ -64,7 +64,7 @@ def test_records_logged_during_a_request_carry_its_id(app, caplog):
     assert warnings and {r.request_id for r in warnings} == {"req-42"}
 
 
-def test_json_lines_have_the_fields_and_a_utc_time(app):
+def test_json_lines_have_the_fields_and_a_utc_time():
     record = logging.LogRecord("wxlogin.users", logging.WARNING, __file__, 1, "odd %s", ("thing",), None)
     RequestIdFilter().filter(record)
     line = json.loads(JsonLogFormatter().format(record))
@@ -73,7 +73,7 @@ def test_json_lines_have_the_fields_and_a_utc_time(app):
     assert line["time"].endswith("+00:00")
 
 
-def test_tracebacks_in_json_lines_are_redacted(app):
+def test_tracebacks_in_json_lines_are_redacted():
     try:
         raise RuntimeError("GET https://api.weixin.qq.com/x?secret=TOPSECRETVALUE&js_code=abc failed")
     except RuntimeError:

@@ -1,5 +1,6 @@
 """Auth blueprint: log in with a ``wx.login()`` code, refresh tokens, log out."""
 
+from flask import g
 from flask_jwt_extended import current_user, get_jwt
 
 from . import sessions
@@ -31,6 +32,7 @@ def login(args):
     own configured secret is the only one used.
     """
     user, is_new_user = login_with_code(args["code"], args.get("appid"))
+    g.user_id = user.id  # for the request log line
     return {**sessions.issue_tokens(user), "is_new_user": is_new_user}, 200, NO_STORE
 
 

@@ -32,7 +32,8 @@ NOTE_URL = f"/notes/<int(min=1, max={MAX_ID}):note_id>"
 @blp.response(200, FindSomeSchema)
 def findsome():
     """The caller and their latest 100 notes (the seed's query route)."""
-    return {"user": get_current_user(), "notes": notes.latest_notes(current_user.id)}
+    user = get_current_user()
+    return {"user": user, "notes": notes.latest_notes(user.id)}
 
 
 @blp.get("/me")

@@ -10,12 +10,9 @@ from . import metrics
 from .blueprint import Blueprint
 from .errors import error_response
 from .extensions import db
+from .revocation import RedisError
 from .schemas import HealthSchema, ReadySchema
 
-try:
-    from redis.exceptions import RedisError
-except ImportError:  # redis is an extra
-    RedisError = OSError
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from .models import RevokedToken, utcnow
 
 try:
     from redis.exceptions import RedisError
-except ImportError:  # redis is an extra; without it RedisRevocations is never built
+except ImportError:  # redis is an extra; without it nothing Redis is ever built
     RedisError = OSError
 
 log = logging.getLogger(__name__)
@@ -46,11 +46,8 @@ class DatabaseRevocations:
             self.purge()
         return True
 
-    # ``EXISTS`` over the bound list ``keys``: also a column to add to another query.
+    # ``EXISTS`` over the bound list ``keys``: a column of the token check's one query.
     REVOKED = sa.exists().where(RevokedToken.key.in_(sa.bindparam("keys", expanding=True)))
-
-    def is_revoked(self, *keys):
-        return db.session.scalar(sa.select(self.REVOKED), {"keys": list(keys)})
 
     def purge(self):
         """Forget entries whose tokens have all expired; returns how many."""
@@ -100,10 +97,6 @@ class RedisRevocations:
             log.error("Redis unavailable (%s): a revocation is in the database only", type(exc).__name__)
             raise RedisUnavailable(first) from None
         return first
-
-    def is_revoked(self, *keys):
-        found = self.lookup(keys)
-        return found[0] if found is not None else self.database.is_revoked(*keys)
 
     def lookup(self, keys, also=None):
         """``(revoked, value of the Redis key also)`` in one round trip, or None when Redis

@@ -25,15 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 
 from .extensions import db
 from .models import Identity, User
-from .revocation import RedisUnavailable
+from .revocation import RedisError, RedisUnavailable
 
-try:
-    from redis.exceptions import RedisError
-except ImportError:  # redis is an extra; without it no cache is built
-    RedisError = OSError
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +192,4 @@ def _forget(session):
 
 
 def _cache():
-    from flask import current_app, has_app_context
-
     return current_app.extensions.get("user_cache") if has_app_context() else None

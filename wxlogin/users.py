@@ -3,7 +3,7 @@
 import logging
 
 import sqlalchemy as sa
-from flask import current_app, g
+from flask import current_app
 from flask_jwt_extended import current_user
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -67,7 +67,6 @@ def login_with_code(code, appid=None):
         raise
     metrics.LOGINS.labels("ok").inc()
     purge_old_attempts_now_and_then()
-    g.user_id = user.id  # for the request log line
     return user, is_new_user
 
 
