@@ -1,7 +1,10 @@
 import logging
 from logging.config import fileConfig
 
+import sqlalchemy as sa
 from flask import current_app
+
+from wxlogin.database import engine_options
 
 from alembic import context
 
@@ -17,6 +20,14 @@ logger = logging.getLogger('alembic.env')
 
 def get_engine():
     return current_app.extensions['migrate'].db.engine
+
+
+def migration_engine():
+    """The app's database without DATABASE_TIMEOUT: a migration may take as long as it
+    needs (on MySQL the service's connections time out each read)."""
+    url = get_engine().url
+    options = engine_options(url.render_as_string(hide_password=False))
+    return sa.create_engine(url, poolclass=sa.pool.NullPool, **options)
 
 
 def get_engine_url():
@@ -89,7 +100,7 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
-    connectable = get_engine()
+    connectable = migration_engine()
 
     with connectable.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"

@@ -15,6 +15,7 @@ from . import redaction
 from . import ratelimit, request_log, tokens
 from .cli import register_commands
 from .crypto import SessionKeyCipher
+from . import database
 from .database import engine_options
 from .errors import register_errorhandlers
 from .extensions import api, db, jwt, limiter, migrate
@@ -75,9 +76,11 @@ def create_app(config=None, instance_path=None):
 
 def register_extensions(app):
     app.config.setdefault(
-        "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+        "SQLALCHEMY_ENGINE_OPTIONS",
+        engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config["DATABASE_TIMEOUT"]),
     )
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    database.init_app(app)  # before db: see there
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     tokens.configure(app)

@@ -1,13 +1,18 @@
-"""Engine settings per database, and retrying a transaction the database chose to abort."""
+"""Engine settings per database, telling an unavailable database from a failed statement,
+and retrying a transaction the database chose to abort."""
 
 import functools
 import logging
+import math
 import sqlite3
 import time
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from . import deadline
+from .deadline import BudgetedPool
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -19,18 +24,63 @@ _RETRYABLE_PG = {"40001", "40P01"}
 ATTEMPTS = 5
 
 
-def engine_options(url):
-    """Never put bound parameters (session keys!) in error messages; survive idle drops."""
+def engine_options(url, timeout=None):
+    """Never put bound parameters (session keys!) in error messages; survive idle drops.
+
+    ``timeout`` (DATABASE_TIMEOUT): how long to wait for a pooled connection, to connect,
+    and (MySQL) for each read or write; PostgreSQL's waits follow the request's budget
+    (``deadline``). None: wait as long as it takes (migrations).
+    """
+    if url.startswith("sqlite"):
+        # Concurrent writers wait for the lock instead of failing at once.
+        return {"hide_parameters": True, "connect_args": {"timeout": 30}}
     options = {"hide_parameters": True, "pool_pre_ping": True}
+    connect_args = {}
+    if timeout:
+        options.update(poolclass=BudgetedPool, pool_timeout=timeout)
+    if url.startswith("postgresql"):
+        if timeout:
+            connect_args["connect_timeout"] = max(2, math.ceil(timeout))
     if url.startswith("mysql"):
         # As PostgreSQL does by default: each statement sees what others committed before
         # it. Under MySQL's repeatable read, a login racing another could not see the user
         # row the other had just created (its snapshot predates it).
         options["isolation_level"] = "READ COMMITTED"
-    if url.startswith("sqlite"):
-        # Concurrent writers wait for the lock instead of failing at once.
-        options = {"hide_parameters": True, "connect_args": {"timeout": 30}}
+        if timeout:
+            connect_args.update(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout)
+    if connect_args:
+        options["connect_args"] = connect_args
     return options
+
+
+def init_app(app):
+    """Each request waits for the database at most DATABASE_TIMEOUT in all (``deadline``).
+
+    Called before Flask-SQLAlchemy's ``init_app``: teardown functions run in reverse, so
+    the budget is dropped only after the session has given its connection back (the pool's
+    rollback on return is bounded too).
+    """
+    seconds = app.config["DATABASE_TIMEOUT"]
+    app.before_request(lambda: deadline.begin_request(seconds))
+    app.teardown_appcontext(lambda _exc: deadline.end_request())
+
+
+@sa.event.listens_for(sa.engine.Engine, "do_connect")
+def _connect_within_budget(dialect, _record, _cargs, cparams):
+    return deadline.connect(dialect, cparams)
+
+
+def is_unavailable(exc):
+    """Whether ``exc`` means the database cannot be reached now (503, retry later), rather
+    than a fault of the statement: refused, dropped, timed out, restarting, no free
+    connection, or a connection SQLAlchemy had to discard."""
+    if isinstance(exc, (DisconnectionError, PoolTimeout)) or getattr(exc, "connection_invalidated", False):
+        return True
+    if not isinstance(exc, (OperationalError, InterfaceError)):
+        return False
+    if isinstance(exc.orig, sqlite3.Error):  # sqlite3 says OperationalError of "no such table" too
+        return any(sign in str(exc.orig) for sign in ("locked", "unable to open", "disk I/O"))
+    return True  # psycopg and PyMySQL: connection, resource and operator errors
 
 
 @sa.event.listens_for(sa.engine.Engine, "connect")

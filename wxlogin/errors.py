@@ -7,6 +7,7 @@ and anything unexpected are turned into the same shape here.
 import logging
 
 from flask import jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from . import request_log
@@ -112,16 +113,33 @@ def _slug(name):
     return name.lower().replace(" ", "_").replace("-", "_")
 
 
-def handle_redis_unavailable(_error):
-    """A change is committed but Redis could not tell the other hosts: the client retries
-    (a retry tells them: revocations and user versions are written to Redis again)."""
-    return error_response(503, "redis_unavailable", "Redis does not answer: try again in a moment.")
+RETRY_AFTER = "2"  # seconds: a database restart or failover takes about this long
+
+
+def database_unavailable():
+    return error_response(
+        503, "database_unavailable", "The database does not answer: try again in a moment.",
+        headers={"Retry-After": RETRY_AFTER},
+    )
+
+
+def handle_database_error(error):
+    """An unreachable, frozen or restarting database is 503 (safe to retry); any other
+    database error is a fault of ours (500, with its traceback in the log)."""
+    from .database import is_unavailable
+
+    if not is_unavailable(error):
+        return handle_unexpected_error(error)
+    # One line, no traceback: an outage makes one per request, and they are all alike.
+    log.warning(
+        "database unavailable (%s) on %s %s", type(getattr(error, "orig", None) or error).__name__,
+        request.method, request.path,
+    )
+    return database_unavailable()
 
 
 def register_errorhandlers(app):
-    from .revocation import RedisUnavailable
-
     app.register_error_handler(ApiError, handle_api_error)
-    app.register_error_handler(RedisUnavailable, handle_redis_unavailable)
+    app.register_error_handler(SQLAlchemyError, handle_database_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected_error)

@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import metrics
 from .blueprint import Blueprint
-from .errors import error_response
+from .errors import database_unavailable, error_response
 from .extensions import db
 from .revocation import RedisError
 from .schemas import HealthSchema, ReadySchema
@@ -25,7 +25,7 @@ blp = Blueprint("health", __name__, description="Operations.")
 def healthz():
     """200 when the database answers, 503 otherwise (API.md)."""
     if not _database_answers():
-        return error_response(503, "database_unavailable", "The database does not answer.")
+        return database_unavailable()
     return {"status": "ok"}
 
 
@@ -36,7 +36,7 @@ def readyz():
     """200 when everything this instance depends on answers: the database and, when
     configured, Redis. A load balancer sends traffic only to ready instances."""
     if not _database_answers():
-        return error_response(503, "database_unavailable", "The database does not answer.")
+        return database_unavailable()
     redis_client = current_app.extensions.get("redis")
     if redis_client is not None:
         try:
