@@ -20,12 +20,16 @@ from .database import engine_options
 from .errors import register_errorhandlers
 from .extensions import api, db, jwt, limiter, migrate
 from .method_override import MethodOverrideMiddleware
+from .redis_trust import RedisTrust
 from .revocation import DatabaseRevocations, RedisRevocations
 from .user_cache import UserCache
 from .simulator import Simulator, SimulatorAdapter, init_simulator
 from .wechat import WeChatClient
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+# Short: a hung Redis must not hang requests (checks fall back to the database).
+REDIS_TIMEOUTS = {"socket_timeout": 1, "socket_connect_timeout": 1}
 
 DEFAULTS = {
     "MAX_CONTENT_LENGTH": settings.MAX_BODY_BYTES,
@@ -39,6 +43,8 @@ DEFAULTS = {
     "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
     "RATELIMIT_KEY_PREFIX": "wxlogin",
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,  # Redis down: per-process counters meanwhile
+    # A frozen Redis must not hold logins: the limiter's own client gets the same bounds.
+    "RATELIMIT_STORAGE_OPTIONS": REDIS_TIMEOUTS,
     **tokens.JWT_SETTINGS,
 }
 
@@ -87,10 +93,14 @@ def register_extensions(app):
     jwt.init_app(app)
     limiter.init_app(app)
     redis_client = connect_redis(app.config["REDIS_URL"])
-    app.extensions["revocations"] = (
-        RedisRevocations(redis_client) if redis_client else DatabaseRevocations()
-    )
-    app.extensions["user_cache"] = UserCache(redis_client) if redis_client else None
+    app.extensions["revocations"] = DatabaseRevocations()
+    app.extensions["user_cache"] = None
+    if redis_client:
+        cache = UserCache(redis_client)
+        # Snapshots read while Redis was believed under another marker may be stale.
+        cache.trust = RedisTrust(redis_client, on_new_marker=cache.clear)
+        app.extensions["revocations"] = RedisRevocations(redis_client, cache.trust)
+        app.extensions["user_cache"] = cache
     app.extensions["redis"] = redis_client
     app.extensions["session_key_cipher"] = SessionKeyCipher.from_config(app.config)
     api.init_app(app)
@@ -122,8 +132,7 @@ def connect_redis(redis_url):
         import redis
     except ImportError:
         raise settings.ConfigError("REDIS_URL is set but redis is not installed: pip install '.[redis]'") from None
-    # Short timeouts: a hung Redis must not hang requests (checks fall back to the database).
-    return redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
+    return redis.Redis.from_url(redis_url, **REDIS_TIMEOUTS)
 
 
 def register_blueprints(app):

@@ -9,7 +9,6 @@ from werkzeug.serving import run_simple
 from .audit import purge_old, recent_attempts
 from .extensions import db
 from .models import MAX_ID, Identity, User, utcnow
-from .revocation import RedisUnavailable
 from .simulator import Simulator, create_simulator_app
 
 users_cli = AppGroup("users", help="Switch users off and on.")
@@ -79,15 +78,9 @@ def enable_user(id_or_openid):
 
 
 def _commit_and_tell_every_host():
-    """Commit; the running service learns of it through Redis, so run these commands with
-    the service's environment (its REDIS_URL)."""
-    try:
-        db.session.commit()
-    except RedisUnavailable:
-        raise click.ClickException(
-            "saved, but Redis did not answer: hosts may go on serving the user as they were "
-            "for up to 5 minutes. Run the command again once Redis answers."
-        ) from None
+    """Commit; every host learns of it at once through Redis (the service's REDIS_URL), or,
+    when Redis cannot be told, by asking the database (``redis_trust``)."""
+    db.session.commit()
 
 
 @users_cli.command("logins")

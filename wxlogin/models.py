@@ -162,3 +162,18 @@ class LoginAttempt(db.Model):
     client_ip: Mapped[str | None] = mapped_column(sa.String(64))
     user_agent: Mapped[str | None] = mapped_column(sa.String(256))
     outcome: Mapped[str] = mapped_column(sa.String(32))  # "ok" or the error slug
+
+
+class RedisSync(db.Model):
+    """One row: how many writes Redis has missed, ever (``redis_sync``).
+
+    Every revocation, disabling or "log out everywhere" that Redis could not be given adds
+    one, after the change itself is committed. Redis is believed only while it holds the
+    marker of a reload made at the current count (see ``revocation.RedisTrust``).
+    """
+
+    __tablename__ = "redis_sync"
+    __table_args__ = (_MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    missed: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")

@@ -7,6 +7,8 @@ expired rows now and then (and on ``flask tokens purge``); Redis expires its cop
 """
 
 import logging
+import threading
+import time
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -14,11 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from .database import Every
 from .extensions import db
 from .models import RevokedToken, utcnow
-
-try:
-    from redis.exceptions import RedisError
-except ImportError:  # redis is an extra; without it nothing Redis is ever built
-    RedisError = OSError
+from .redis_trust import MARKER, RedisError
 
 log = logging.getLogger(__name__)
 
@@ -60,72 +58,79 @@ class DatabaseRevocations:
         return count
 
 
-class RedisUnavailable(Exception):
-    """Redis could not be written: other hosts may not see a change yet (503 unless the
-    caller knows better). ``first``: whether the database revocation was the first."""
-
-    def __init__(self, first=True):
-        super().__init__("Redis unavailable")
-        self.first = first
-
-
 class RedisRevocations:
     """The database store, read through Redis (``REDIS_URL``): one round trip per check.
 
     The database stays the authority: a revocation is written there first (its primary key
-    decides who revoked first), then copied to Redis with the same expiry; revoking again
-    copies it again, so a copy lost to a Redis failure is made good by a retry. Redis is
-    loaded from the database whenever its marker key is missing: on the first check after
-    Redis is switched on, emptied or restarted without persistence. If Redis does not
-    answer, checks ask the database instead.
+    decides who revoked first), then copied to Redis with the same expiry. Redis is
+    believed only while ``RedisTrust`` shows it complete; otherwise, or when it does not
+    answer, checks ask the database, and Redis is reloaded from it.
     """
 
     PREFIX = "wxlogin:revoked:"
-    LOADED = "wxlogin:revoked-loaded"
 
-    def __init__(self, redis_client, database=None):
+    def __init__(self, redis_client, trust, database=None):
         self.redis = redis_client
+        self.trust = trust
         self.database = database or DatabaseRevocations()
+        self._loading = threading.Lock()
 
     def revoke(self, key, expires_at):
-        """As ``DatabaseRevocations.revoke``; raises RedisUnavailable when the database
-        holds the revocation but Redis could not be given its copy."""
+        """As ``DatabaseRevocations.revoke``. A copy Redis cannot take is counted as
+        missed (``RedisTrust.missed``): every host then asks the database instead."""
         first = self.database.revoke(key, expires_at)
         try:
             self.redis.set(self.PREFIX + key, 1, exat=int(expires_at.timestamp()) + 1)
         except RedisError as exc:
-            log.error("Redis unavailable (%s): a revocation is in the database only", type(exc).__name__)
-            raise RedisUnavailable(first) from None
+            self.trust.missed(f"a revocation ({type(exc).__name__})")
         return first
 
     def lookup(self, keys, also=None):
-        """``(revoked, value of the Redis key also)`` in one round trip, or None when Redis
-        cannot answer (down, or just reloaded): then ask the database."""
-        names = [self.LOADED, *(self.PREFIX + key for key in keys)]
+        """``(revoked, value of the Redis key also)`` in one round trip, or None when
+        Redis may not be believed or does not answer: then ask the database."""
+        expected = self.trust.expected()
+        if expected is None:
+            return None
+        names = [MARKER, *(self.PREFIX + key for key in keys)]
         try:
-            loaded, *found = self.redis.mget(*names, *([also] if also else []))
-            if loaded is None:
-                self.load()
-                return None
+            marker, *found = self.redis.mget(*names, *([also] if also else []))
         except RedisError as exc:
             log.warning("Redis unavailable (%s): checking revocations in the database", type(exc).__name__)
+            self.trust.distrust()
+            return None
+        if not self.trust.believes(marker):
+            self.load()
             return None
         extra = found.pop() if also else None
         return any(value is not None for value in found), extra
 
     def load(self):
         """Copy the database's live revocations into Redis, then set the marker (on a
-        connection of its own: the request's session stays free)."""
-        with db.engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(RevokedToken.key, RevokedToken.expires_at).where(RevokedToken.expires_at > utcnow())
-            ).all()
-        pipeline = self.redis.pipeline(transaction=False)
-        for key, expires_at in rows:
-            pipeline.set(self.PREFIX + key, 1, exat=int(expires_at.timestamp()) + 1)
-        pipeline.set(self.LOADED, 1)
-        pipeline.execute()
-        log.info("loaded %d revocations from the database into Redis", len(rows))
+        connection of its own: the request's session stays free). One load at a time per
+        process; a request that finds one under way asks the database."""
+        if not self._loading.acquire(blocking=False):
+            return
+        try:
+            checked_at = time.monotonic()
+            marker = self.trust.current_marker()  # read before the copy: see redis_trust
+            if marker is None:
+                return
+            with db.engine.connect() as connection:
+                rows = connection.execute(
+                    sa.select(RevokedToken.key, RevokedToken.expires_at).where(RevokedToken.expires_at > utcnow())
+                ).all()
+            pipeline = self.redis.pipeline(transaction=False)
+            for key, expires_at in rows:
+                pipeline.set(self.PREFIX + key, 1, exat=int(expires_at.timestamp()) + 1)
+            pipeline.set(MARKER, marker)
+            pipeline.execute()
+            self.trust.settle(marker, checked_at)
+            log.info("loaded %d revocations from the database into Redis", len(rows))
+        except RedisError as exc:
+            log.warning("Redis unavailable (%s): revocations not reloaded", type(exc).__name__)
+            self.trust.distrust()
+        finally:
+            self._loading.release()
 
     def purge(self):
         return self.database.purge()  # Redis drops expired entries itself

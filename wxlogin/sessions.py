@@ -18,9 +18,8 @@ from .database import read_once
 from .errors import ApiError
 from .extensions import db
 from .models import User, utcnow
-from .revocation import DatabaseRevocations, RedisUnavailable
+from .revocation import DatabaseRevocations
 from .user_cache import SNAPSHOT_QUERY, changed, snapshot_of, version_key
-import contextlib
 
 REVOKED = "The token was revoked: log in again."
 
@@ -48,12 +47,7 @@ def rotate(user, claims):
     Revoking the spent token is the atomic step: of two requests racing with one refresh
     token, one wins and the other is treated as theft (clients refresh one at a time).
     """
-    try:
-        first = revocations().revoke(f"jti:{claims['jti']}", _outlives(claims["exp"]))
-    except RedisUnavailable as unavailable:
-        # Harmless here: a replay of this refresh token comes back to this same database
-        # insert (the authority), wherever it is sent, and is caught as theft.
-        first = unavailable.first
+    first = revocations().revoke(f"jti:{claims['jti']}", _outlives(claims["exp"]))
     if not first:
         revoke_session_as_theft(claims)
         raise ApiError(401, "token_revoked", REVOKED)
@@ -61,20 +55,15 @@ def rotate(user, claims):
 
 
 def revoke_session(claims):
-    """Revoke every token of the session of ``claims``, present and future rotations.
-
-    Raises RedisUnavailable when only the database holds it (a retry copies it to Redis).
-    """
+    """Revoke every token of the session of ``claims``, present and future rotations."""
     config = current_app.config
     longest = max(config["JWT_ACCESS_TOKEN_EXPIRES"], config["JWT_REFRESH_TOKEN_EXPIRES"])
     revocations().revoke(f"sid:{claims['sid']}", _outlives((utcnow() + longest).timestamp()))
 
 
 def revoke_session_as_theft(claims):
-    """Revoke a session whose spent refresh token came back. The answer is 401 whatever
-    happens: Redis failing to take the copy is logged (by the store), not raised."""
-    with contextlib.suppress(RedisUnavailable):
-        revoke_session(claims)
+    """Revoke a session whose spent refresh token came back (the answer is 401)."""
+    revoke_session(claims)
 
 
 def revoke_all_sessions(user_id):

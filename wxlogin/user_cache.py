@@ -9,12 +9,14 @@ unchanged. The request reads that version in the same round trip that checks rev
 Every committed change to a user or their identities gives the user a new random version:
 ORM changes are collected at flush; bulk ``UPDATE`` statements name their user with
 :func:`changed`. If Redis cannot take the new version of a user whose tokens' validity
-changed (disabled, every token revoked), the request fails (503) rather than report a
-change other hosts do not see; other changes (a profile, a login) are logged and may be
-served stale for up to ``MAX_AGE``. A change made behind the service's back (SQL typed
-by hand, or ``flask users`` run without the service's ``REDIS_URL``) is not seen until the
-snapshot ages out (``MAX_AGE``). Redis must not evict keys (``maxmemory-policy
-noeviction``, the default).
+changed (disabled, every token revoked), the write is counted as missed
+(``redis_trust``): every host then asks the database until Redis is reloaded, and every
+snapshot read under the old marker is dropped. Other changes (a profile, a login) are
+logged and may be served stale for up to ``MAX_AGE``. A critical change made without Redis
+(``flask users`` run without the service's ``REDIS_URL``) is counted as missed too; one
+made behind the service's back (SQL typed by hand) is not seen until the snapshot ages
+out (``MAX_AGE``). Redis must not evict keys (``maxmemory-policy noeviction``, the
+default).
 """
 
 import logging
@@ -29,7 +31,7 @@ from flask import current_app, has_app_context
 
 from .extensions import db
 from .models import Identity, User
-from .revocation import RedisError, RedisUnavailable
+from .redis_trust import RedisError, count_missed_write
 
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ log = logging.getLogger(__name__)
 PREFIX = "wxlogin:user-version:"
 MAX_AGE = 300  # seconds a snapshot may live even when its version is unchanged
 VERSION_TTL = 7 * 24 * 3600  # an idle user's version key goes; a missing one is re-made
-BUMP_ATTEMPTS = 3
+BUMP_ATTEMPTS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +92,13 @@ class UserCache:
     def __init__(self, redis_client, size=10_000):
         self.redis = redis_client
         self.size = size
+        self.trust = None  # the RedisTrust told of critical changes Redis missed
         self._entries = {}
         self._lock = threading.Lock()
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
 
     def get(self, user_id, appid, version):
         entry = self._entries.get((user_id, appid))
@@ -129,9 +136,9 @@ class UserCache:
         A new random value, never an increment: after Redis restarts empty (or evicts the
         key) an increment would start again at a value some process may hold a snapshot
         under. When Redis cannot be written after a few tries, other hosts may serve the
-        old user for up to ``MAX_AGE``: logged, and raised as RedisUnavailable when a
-        ``critical`` user is among them (disabled, or every token revoked): the change is
-        committed, but the request must not report success (503; a retry bumps again).
+        old user for up to ``MAX_AGE``: logged; and when a ``critical`` user is among them
+        (disabled, or every token revoked), counted as a missed write, so that every host
+        asks the database instead.
         """
         with self._lock:
             for key in [key for key in self._entries if key[0] in user_ids]:
@@ -146,9 +153,10 @@ class UserCache:
             except RedisError as exc:
                 failure = type(exc).__name__
                 time.sleep(0.05 * (attempt + 1))
-        log.error("Redis unavailable (%s): users %s changed, other hosts not told", failure, sorted(user_ids))
         if critical:
-            raise RedisUnavailable
+            self.trust.missed(f"a change to users {sorted(critical)} ({failure})")
+        else:
+            log.error("Redis unavailable (%s): users %s changed, other hosts not told", failure, sorted(user_ids))
 
 
 def changed(user_id, critical=False):
@@ -183,6 +191,10 @@ def _publish(session):
     cache = _cache()
     if changed_users and cache is not None:
         cache.bump(changed_users, critical_users)
+    elif critical_users and has_app_context():
+        # No Redis here (e.g. ``flask users`` without REDIS_URL): hosts that use one must
+        # not go on believing it about these users.
+        count_missed_write()
 
 
 @sa.event.listens_for(db.session, "after_rollback")
