@@ -28,7 +28,7 @@ export class WxLoginError extends Error {
     message: string,
     /** Field → messages, for 422 invalid_request. */
     readonly details?: Record<string, string[]>,
-    /** Seconds to wait, on 429 rate_limited. */
+    /** Seconds to wait, on 429 rate_limited and 503. */
     readonly retryAfter?: number,
     /** Quote it when reporting a 500. */
     readonly requestId?: string,
@@ -146,15 +146,26 @@ export class WxLoginClient {
     return this.refreshing
   }
 
-  /** POST /wx/logout (every session with `all`); the tokens are forgotten whatever happens. */
+  /**
+   * POST /wx/logout (every session with `all`). The tokens are forgotten here at once; the
+   * service is asked again (up to 3 times, as its Retry-After says) while it has not
+   * recorded the logout (503, or no answer), since until then the tokens still work there.
+   */
   async logout(all = false): Promise<void> {
     const tokens = this.stored()
     this.forget()
     if (!tokens) return
-    try {
-      await this.send({ path: `/wx/logout${all ? '?all=true' : ''}`, method: 'POST' }, tokens.access_token)
-    } catch (error) {
-      if (!(error instanceof WxLoginError) || error.status !== 401) throw error // already refused: logged out
+    const path = `/wx/logout${all ? '?all=true' : ''}`
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.send({ path, method: 'POST' }, tokens.access_token)
+        return
+      } catch (error) {
+        if (error instanceof WxLoginError && error.status === 401) return // already refused: logged out
+        const unrecorded = error instanceof WxLoginError && (error.status === 503 || error.error === 'network_error')
+        if (!unrecorded || attempt === LOGOUT_ATTEMPTS) throw error
+        await sleep(1000 * ((error as WxLoginError).retryAfter ?? 1))
+      }
     }
   }
 
@@ -266,4 +277,10 @@ function errorOf(response: WechatMiniprogram.RequestSuccessCallbackResult): WxLo
     retryAfter ? Number(retryAfter) : undefined,
     headerValue('X-Request-ID'),
   )
+}
+
+const LOGOUT_ATTEMPTS = 3
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }

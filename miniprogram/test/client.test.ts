@@ -160,4 +160,13 @@ describe('helpers', () => {
     assert.equal(refused.status, 401)
     assert.equal(((await refused.json()) as { error: string }).error, 'token_revoked')
   })
+
+  it('asks again when the logout did not reach the service', async () => {
+    const first = await api.login()
+    fake.failNext = 1
+    await api.logout()
+    assert.deepEqual(fake.requests.slice(-2).map((r) => r.path), ['/wx/logout', '/wx/logout'])
+    const refused = await fetch(`${service.url}/wx/me`, { headers: { Authentication: first.access_token } })
+    assert.equal(((await refused.json()) as { error: string }).error, 'token_revoked')
+  })
 })

@@ -10,12 +10,14 @@ export interface FakeWx {
   /** The next codes wx.login gives (then fresh `sim:<user>:<n>` codes). */
   codes: string[]
   user: string
+  /** How many of the next wx.request calls fail as with no network. */
+  failNext: number
 }
 
 let counter = 0
 
 export function installFakeWx(user: string): FakeWx {
-  const fake: FakeWx = { storage: new Map(), logins: 0, requests: [], codes: [], user }
+  const fake: FakeWx = { storage: new Map(), logins: 0, requests: [], codes: [], user, failNext: 0 }
   const wxGlobal = {
     login(options: { success: (r: { code: string }) => void; fail: (e: { errMsg: string }) => void }) {
       fake.logins += 1
@@ -25,6 +27,11 @@ export function installFakeWx(user: string): FakeWx {
     request(options: WechatMiniprogram.RequestOption) {
       const url = new URL(options.url)
       fake.requests.push({ method: options.method ?? 'GET', path: url.pathname + url.search })
+      if (fake.failNext > 0) {
+        fake.failNext -= 1
+        setTimeout(() => options.fail?.({ errMsg: 'request:fail no network', errno: 0 } as WechatMiniprogram.RequestFailCallbackErr), 5)
+        return
+      }
       const hasBody = options.data !== undefined && options.method !== 'GET'
       fetch(options.url, {
         method: options.method ?? 'GET',
