@@ -112,9 +112,11 @@ def test_someone_elses_note_is_exactly_like_a_missing_one(client, auth):
     assert client.get(f"/wx/notes/{note_id}", headers=alice).get_json()["title"] == "private"
 
 
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
 @pytest.mark.parametrize("note_id", ["0", "2147483648", "99999999999999999999", "abc", "-1"])
-def test_impossible_note_ids_are_404(client, auth, note_id):
-    response = client.get(f"/wx/notes/{note_id}", headers=auth())
+def test_impossible_note_ids_are_404(client, auth, note_id, method):
+    body = {"title": "t"} if method == "PATCH" else None
+    response = client.open(f"/wx/notes/{note_id}", method=method, json=body, headers=auth())
     assert response.status_code == 404
     assert response.get_json()["error"] == "not_found"
 

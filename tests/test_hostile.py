@@ -167,6 +167,14 @@ def test_odd_paths_are_json_404(client, auth, path):
     assert response.status_code == 404 and response.get_json()["error"] == "not_found"
 
 
+@pytest.mark.parametrize("path", ["//wx//me", "/wx//me", "/wx/me/"])
+def test_extra_slashes_are_json_404_not_a_redirect(client, auth, path):
+    # PATH_INFO as a server passes it (the test client would read "//wx" as a host name).
+    response = client.get("/", environ_overrides={"PATH_INFO": path}, headers=auth())
+    assert response.status_code == 404 and response.get_json()["error"] == "not_found"
+    assert "Location" not in response.headers
+
+
 @pytest.mark.parametrize("query", ["page=%00", "page=1e3", "per_page=-0", "page=%E4%BD%A0", "page=99999999999999999999"])
 def test_odd_queries_are_422(client, auth, query):
     response = client.get(f"/wx/notes?{query}", headers=auth())

@@ -34,7 +34,7 @@ def test_requests_are_counted_by_route_template_and_status(client, auth):
     assert value(after, "wxlogin_http_requests_total", **me_ok) - value(before, "wxlogin_http_requests_total", **me_ok) == 3
     refused = dict(method="GET", route="/wx/me", status="401")
     assert value(after, "wxlogin_http_requests_total", **refused) - value(before, "wxlogin_http_requests_total", **refused) == 1
-    note = dict(method="GET", route="/wx/notes/<int(min=1, max=2147483647):note_id>", status="404")
+    note = dict(method="GET", route="/wx/notes/<int:note_id>", status="404")
     assert value(after, "wxlogin_http_requests_total", **note) - value(before, "wxlogin_http_requests_total", **note) == 1
     timed = dict(method="GET", route="/wx/me")
     count = "wxlogin_http_request_duration_seconds_count"

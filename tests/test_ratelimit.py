@@ -77,9 +77,10 @@ def test_ipv6_clients_are_counted_per_64_block(limited):
     assert other_block.status_code == 200
 
 
-def test_off_means_off(limited):
+def test_off_means_off(limited, caplog):
     client = limited().test_client()
     assert {login(client, "alice").status_code for _ in range(40)} == {200}
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
 
 
 def test_defaults_are_generous(monkeypatch):

@@ -52,6 +52,9 @@ DEFAULTS = {
 def create_app(config=None, instance_path=None):
     """Build the app from the environment, then ``config`` (a mapping, e.g. from tests)."""
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    # "//wx//me" is a 404 like any unknown path: merging slashes answers it with an HTML
+    # redirect built from the Host header, which error handlers never see.
+    app.url_map.merge_slashes = False
     app.config.from_mapping(DEFAULTS)
     app.config.update(settings.from_environ())
     app.config.update(config or {})

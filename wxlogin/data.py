@@ -4,7 +4,6 @@ from flask_jwt_extended import current_user, get_current_user
 
 from . import notes
 from .blueprint import Blueprint
-from .models import MAX_ID
 from .schemas import (
     DeletedSchema,
     FindSomeSchema,
@@ -20,8 +19,9 @@ from .users import load_current_user, update_profile
 
 blp = Blueprint("data", __name__, url_prefix="/wx", description="The caller's own data.")
 
-# Ids the database could not hold are 404 at the router (PostgreSQL would refuse them).
-NOTE_URL = f"/notes/<int(min=1, max={MAX_ID}):note_id>"
+# Any id reaches the route (an id the database could not hold is a 404 of ``notes``):
+# werkzeug's router answers an out-of-range id on a converter with ``max`` as a 405.
+NOTE_URL = "/notes/<int:note_id>"
 
 # ``token_required`` comes first, right under the route: a request without a valid token is
 # refused before its body or query is even looked at.
