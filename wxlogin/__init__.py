@@ -89,8 +89,8 @@ def register_extensions(app):
         engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config["DATABASE_TIMEOUT"]),
     )
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
-    database.init_app(app)  # before db: see there
     db.init_app(app)
+    database.init_app(app)  # after db: see there
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     tokens.configure(app)
     jwt.init_app(app)

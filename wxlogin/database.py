@@ -5,10 +5,11 @@ import functools
 import logging
 import math
 import sqlite3
+import sys
 import time
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from . import deadline
@@ -54,15 +55,25 @@ def engine_options(url, timeout=None):
 
 
 def init_app(app):
-    """Each request waits for the database at most DATABASE_TIMEOUT in all (``deadline``).
+    """Each request waits for the database at most DATABASE_TIMEOUT in all (``deadline``),
+    and gives its connection back without turning a lost database into gunicorn's HTML 500.
 
-    Called before Flask-SQLAlchemy's ``init_app``: teardown functions run in reverse, so
-    the budget is dropped only after the session has given its connection back (the pool's
-    rollback on return is bounded too).
+    Called after Flask-SQLAlchemy's ``init_app``. Teardown functions run last-registered
+    first: ours ends the session before Flask-SQLAlchemy's (left with nothing to do), and
+    the budget, put first in the list, is dropped after every other teardown, so that the
+    pool's rollback on return is bounded too.
     """
     seconds = app.config["DATABASE_TIMEOUT"]
     app.before_request(lambda: deadline.begin_request(seconds))
-    app.teardown_appcontext(lambda _exc: deadline.end_request())
+    app.teardown_appcontext(_end_session)
+    app.teardown_appcontext_funcs.insert(0, lambda _exc: deadline.end_request())
+
+
+def _end_session(_exc):
+    try:
+        db.session.remove()
+    except SQLAlchemyError as exc:  # the database went away after the answer was made
+        log.warning("database unavailable (%s) while ending the request's session", type(exc).__name__)
 
 
 @sa.event.listens_for(sa.engine.Engine, "do_connect")
@@ -73,14 +84,27 @@ def _connect_within_budget(dialect, _record, _cargs, cparams):
 def is_unavailable(exc):
     """Whether ``exc`` means the database cannot be reached now (503, retry later), rather
     than a fault of the statement: refused, dropped, timed out, restarting, no free
-    connection, or a connection SQLAlchemy had to discard."""
+    connection, or a connection SQLAlchemy had to discard. SQLAlchemy wraps the driver's
+    errors, but a few driver calls (e.g. switching autocommit) raise them bare."""
     if isinstance(exc, (DisconnectionError, PoolTimeout)) or getattr(exc, "connection_invalidated", False):
         return True
-    if not isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        exc = exc.orig
+    elif not isinstance(exc, _driver_errors()):
         return False
-    if isinstance(exc.orig, sqlite3.Error):  # sqlite3 says OperationalError of "no such table" too
-        return any(sign in str(exc.orig) for sign in ("locked", "unable to open", "disk I/O"))
+    if isinstance(exc, sqlite3.Error):  # sqlite3 says OperationalError of "no such table" too
+        return any(sign in str(exc) for sign in ("locked", "unable to open", "disk I/O"))
     return True  # psycopg and PyMySQL: connection, resource and operator errors
+
+
+def _driver_errors():
+    """The loaded drivers' OperationalError and InterfaceError classes."""
+    errors = []
+    for name in ("psycopg", "pymysql"):
+        driver = sys.modules.get(name)
+        if driver is not None:
+            errors += [driver.OperationalError, driver.InterfaceError]
+    return tuple(errors)
 
 
 @sa.event.listens_for(sa.engine.Engine, "connect")

@@ -2,11 +2,11 @@
 
 A database that is down refuses at once, but a frozen or partitioned one accepts TCP
 connections (the kernel does) and then never answers: without a client-side bound every
-request would hang for as long as the freeze. So each request gets a *budget* that starts
-when it first asks the pool for a connection; the pool wait, connecting and every wait on
-the server's answer draw from it. When it runs out the request fails with a disconnect
-error, which ``errors`` answers as 503 ``database_unavailable``: the whole request waits at
-most ``DATABASE_TIMEOUT`` (plus the time to notice) whatever the number of statements.
+request would hang for as long as the freeze. So each request gets a *budget*: waiting for
+a pooled connection, connecting and every wait on the server's answer draw from it. When
+it runs out the request fails with a disconnect error, which ``errors`` answers as 503
+``database_unavailable``: a request waits for the database at most ``DATABASE_TIMEOUT`` in
+all (plus the time to notice), whatever the number of statements.
 
 Outside requests (``flask db upgrade``, operators' commands) there is no budget: a
 migration may take as long as it needs.
@@ -16,6 +16,7 @@ migration may take as long as it needs.
 - MySQL/MariaDB (PyMySQL): connect, read and write timeouts on the socket.
 """
 
+import contextlib
 import contextvars
 import functools
 import math
@@ -24,22 +25,34 @@ import time
 from sqlalchemy.pool import QueuePool
 
 _budget = contextvars.ContextVar("wxlogin_database_budget", default=None)
+PG_MIN_CONNECT_TIMEOUT = 2  # seconds: libpq's (and psycopg's) floor
 
 
 class Budget:
-    """``seconds`` of waiting for the database, counted from the first use."""
+    """``seconds`` of waiting for the database. Only time spent waiting for it counts: a
+    request that also waits for WeChat or Redis keeps its whole budget for the database."""
 
     def __init__(self, seconds):
         self.seconds = seconds
-        self.ends_at = None
+        self.spent = 0.0
+        self._since = None
+        self._depth = 0  # waits nest: a checkout may connect, then ping
 
-    def start(self):
-        if self.ends_at is None:
-            self.ends_at = time.monotonic() + self.seconds
+    @contextlib.contextmanager
+    def waiting(self):
+        if self._depth == 0:
+            self._since = time.monotonic()
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self.spent += time.monotonic() - self._since
 
     def remaining(self):
-        self.start()
-        return self.ends_at - time.monotonic()
+        current = time.monotonic() - self._since if self._depth else 0.0
+        return self.seconds - self.spent - current
 
 
 def begin_request(seconds):
@@ -57,21 +70,21 @@ def remaining():
     return budget.remaining() if budget is not None else None
 
 
+def _waiting():
+    budget = _budget.get()
+    return budget.waiting() if budget is not None else contextlib.nullcontext()
+
+
 class BudgetedPool(QueuePool):
-    """The request's budget starts when it first asks for a connection, so that waiting
-    for a free one counts too (``pool_timeout`` bounds that wait on its own)."""
+    """Waiting for a free connection counts too (``pool_timeout`` bounds it on its own)."""
 
     def connect(self):
-        budget = _budget.get()
-        if budget is not None:
-            budget.start()
-        return super().connect()
+        with _waiting():
+            return super().connect()
 
 
-class DatabaseTimeout(Exception):
-    """Raised (as the driver's OperationalError) when the request's budget runs out."""
-
-    MESSAGE = "the database did not answer within DATABASE_TIMEOUT"
+# What the driver's OperationalError says when the request's budget runs out.
+TIMEOUT_MESSAGE = "the database did not answer within DATABASE_TIMEOUT"
 
 
 @functools.cache
@@ -84,10 +97,11 @@ def postgres_connection_class():
             left = remaining()
             if left is None or timeout is not None:
                 return super().wait(gen, interval, timeout)
-            if left <= 0:
-                self._give_up()
             try:
-                return super().wait(gen, interval, left)
+                with _waiting():
+                    # A spent budget still lets through what needs no answer from the
+                    # server (psycopg waits on some local steps too, e.g. autocommit).
+                    return super().wait(gen, interval, max(left, 0.01))
             except psycopg.OperationalError:
                 if remaining() <= 0:  # our timeout, not the server's error
                     self._give_up()
@@ -97,7 +111,7 @@ def postgres_connection_class():
             # The protocol is mid-exchange: the connection cannot be reused. Closed, it is
             # seen as a disconnect, so SQLAlchemy discards it (and the rest of the pool).
             self.close()
-            raise psycopg.OperationalError(DatabaseTimeout.MESSAGE) from None
+            raise psycopg.OperationalError(TIMEOUT_MESSAGE) from None
 
     return BudgetedConnection
 
@@ -108,10 +122,14 @@ def connect(dialect, cparams):
         return None  # SQLite: a file, nothing to wait for but its lock
     left = remaining()
     if left is not None and left <= 0:
-        raise dialect.loaded_dbapi.OperationalError(DatabaseTimeout.MESSAGE)
+        raise dialect.loaded_dbapi.OperationalError(TIMEOUT_MESSAGE)
     if dialect.name == "postgresql":
-        if left is not None:  # libpq counts whole seconds, at least 2
-            cparams["connect_timeout"] = max(2, min(int(cparams.get("connect_timeout", 2)), math.ceil(left)))
+        if left is not None:
+            # libpq counts whole seconds, at least 2: with less than that left, waiting the
+            # 2 s would overrun the budget by up to a second, so give up a little early.
+            if left < PG_MIN_CONNECT_TIMEOUT - 0.5:
+                raise dialect.loaded_dbapi.OperationalError(TIMEOUT_MESSAGE)
+            cparams["connect_timeout"] = max(PG_MIN_CONNECT_TIMEOUT, min(int(cparams.get("connect_timeout", 2)), math.ceil(left)))
         return postgres_connection_class().connect(**cparams)
     if left is not None:
         cparams["connect_timeout"] = max(0.5, min(cparams.get("connect_timeout", left), left))

@@ -7,7 +7,6 @@ and anything unexpected are turned into the same shape here.
 import logging
 
 from flask import jsonify, request
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from . import request_log
@@ -76,9 +75,14 @@ def handle_http_exception(error):
 
 
 def handle_unexpected_error(error):
-    """500 with a request id: the traceback goes to the log, nothing of it to the client."""
-    request_id = request_log.request_id()
+    """500 with a request id: the traceback goes to the log, nothing of it to the client.
+    An unreachable, frozen or restarting database is 503 instead (safe to retry)."""
+    from .database import is_unavailable
+
     original = getattr(error, "original_exception", None) or error
+    if is_unavailable(original):
+        return _database_unavailable(original)
+    request_id = request_log.request_id()
     log.error(
         "unhandled %s on %s %s [request_id=%s]",
         type(original).__name__,
@@ -123,13 +127,7 @@ def database_unavailable():
     )
 
 
-def handle_database_error(error):
-    """An unreachable, frozen or restarting database is 503 (safe to retry); any other
-    database error is a fault of ours (500, with its traceback in the log)."""
-    from .database import is_unavailable
-
-    if not is_unavailable(error):
-        return handle_unexpected_error(error)
+def _database_unavailable(error):
     # One line, no traceback: an outage makes one per request, and they are all alike.
     log.warning(
         "database unavailable (%s) on %s %s", type(getattr(error, "orig", None) or error).__name__,
@@ -140,6 +138,5 @@ def handle_database_error(error):
 
 def register_errorhandlers(app):
     app.register_error_handler(ApiError, handle_api_error)
-    app.register_error_handler(SQLAlchemyError, handle_database_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected_error)
