@@ -33,6 +33,12 @@ if worker_class == "gevent":
 
     monkey.patch_all()
 
+    from wxlogin.gunicorn_worker import BoundedGeventWorker
+
+    # gevent's worker, but a stalled client is dropped and SIGTERM closes idle connections.
+    worker_class = "wxlogin.gunicorn_worker.BoundedGeventWorker"
+    BoundedGeventWorker.client_timeout = float(os.environ.get("GUNICORN_CLIENT_TIMEOUT", "30"))
+
     def post_request(_worker, _req, _environ, _resp):
         """Let other connections go first: a client whose next request is already waiting
         would otherwise be served again and again without a switch (greenlets are not
@@ -51,6 +57,9 @@ max_requests = 0
 # log would only repeat it, without the route, user or request id.
 accesslog = None
 errorlog = "-"
+# No control socket (gunicornc): by default every instance run by one user shares
+# ~/.gunicorn/gunicorn.ctl, and stopping one instance removes the other's.
+control_socket_disable = True
 # gunicorn trusts X-Forwarded-Proto (https behind a TLS-terminating proxy) only from these.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

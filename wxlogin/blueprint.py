@@ -19,11 +19,13 @@ class JsonBodyParser(FlaskParser):
     - JSON that Python cannot load (nesting deeper than the recursion limit, integers of
       thousands of digits) is a 400, not a 500;
     - a chunked body is cut at MAX_CONTENT_LENGTH by werkzeug without a word: one byte
-      more makes it raise 413, as a body announced too long does.
+      more makes it raise 413, as a body announced too long does;
+    - a body that cannot be read (bad chunked encoding, a client that stopped sending and
+      timed out, or went away) is a 400, not a 500.
     """
 
     def _raw_load_json(self, req):
-        data = req.get_data(cache=True)
+        data = _read_body(req)
         limit = current_app.config["MAX_CONTENT_LENGTH"]
         if limit and len(data) >= limit:
             req.stream.read(1)  # raises RequestEntityTooLarge past a chunked body's limit
@@ -35,6 +37,21 @@ class JsonBodyParser(FlaskParser):
             return super()._raw_load_json(req)
         except (ValueError, RecursionError):
             raise ApiError(400, "invalid_request", "The body is not valid JSON.") from None
+
+
+def _read_body(req):
+    try:
+        return req.get_data(cache=True)
+    except (OSError, *_SERVER_PARSE_ERRORS):
+        raise ApiError(400, "invalid_request", "The body could not be read: send it whole, as JSON.") from None
+
+
+try:  # what gunicorn raises while the app reads a malformed (e.g. chunked) body
+    from gunicorn.http.errors import ParseException
+
+    _SERVER_PARSE_ERRORS = (ParseException,)
+except ImportError:
+    _SERVER_PARSE_ERRORS = ()
 
 
 class Blueprint(SmorestBlueprint):

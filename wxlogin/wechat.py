@@ -9,10 +9,12 @@ The app secret travels in the query string, so requests' and urllib3's exception
 (which quote the URL) are never logged, chained or shown: only their class name is.
 """
 
+import contextlib
 import hashlib
 import hmac
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -141,13 +143,14 @@ class WeChatClient:
     def _call_once(self, method, path, params, body):
         failure = None
         try:
-            response = self.session.request(
-                method, self.base_url + path, params=params, json=body, timeout=self.timeout
-            )
+            with whole_call_deadline(self.timeout):
+                response = self.session.request(
+                    method, self.base_url + path, params=params, json=body, timeout=self.timeout
+                )
         except requests.ConnectTimeout:  # never reached: the code is not spent
             failure = UNREACHABLE
             log.error("WeChat %s unreachable: connection timed out", path)
-        except requests.Timeout:
+        except (requests.Timeout, CallTimeout):
             failure = TIMEOUT
         except requests.RequestException as exc:
             failure = UNREACHABLE
@@ -187,6 +190,35 @@ class WeChatClient:
                     self._session = session
                     self._pid = os.getpid()
         return self._session
+
+
+class CallTimeout(Exception):
+    """The whole call took longer than the client's timeout."""
+
+
+@contextlib.contextmanager
+def whole_call_deadline(seconds):
+    """End the call after ``seconds`` in all. requests' timeout bounds each wait for a
+    byte, so a WeChat trickling its answer would hold a login for as long as it trickles.
+    In gevent workers (the production default) a gevent Timeout bounds connecting, sending
+    and reading together; elsewhere (gthread, the development server) each read is bounded.
+    """
+    if not _gevent_patched():
+        yield
+        return
+    import gevent
+
+    timer = gevent.Timeout(seconds, CallTimeout)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.close()
+
+
+def _gevent_patched():
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and monkey.is_module_patched("socket")
 
 
 def _errcode(payload):
