@@ -118,19 +118,19 @@ def postgres_connection_class():
 
 def connect(dialect, cparams):
     """Open a DBAPI connection for SQLAlchemy's ``do_connect`` event, within the budget."""
-    if dialect.name not in ("postgresql", "mysql", "mariadb"):
-        return None  # SQLite: a file, nothing to wait for but its lock
-    left = remaining()
-    if left is not None and left <= 0:
+    budget = _budget.get()
+    if dialect.name not in ("postgresql", "mysql", "mariadb") or budget is None:
+        return None  # SQLite (a file: nothing to wait for but its lock), or no request
+    left = budget.remaining()
+    if left <= 0:
         raise dialect.loaded_dbapi.OperationalError(TIMEOUT_MESSAGE)
-    if dialect.name == "postgresql":
-        if left is not None:
-            # libpq counts whole seconds, at least 2: with less than that left, waiting the
-            # 2 s would overrun the budget by up to a second, so give up a little early.
-            if left < PG_MIN_CONNECT_TIMEOUT - 0.5:
-                raise dialect.loaded_dbapi.OperationalError(TIMEOUT_MESSAGE)
-            cparams["connect_timeout"] = max(PG_MIN_CONNECT_TIMEOUT, min(int(cparams.get("connect_timeout", 2)), math.ceil(left)))
-        return postgres_connection_class().connect(**cparams)
-    if left is not None:
+    if dialect.name != "postgresql":
         cparams["connect_timeout"] = max(0.5, min(cparams.get("connect_timeout", left), left))
-    return None  # the dialect connects as usual
+        return None  # the dialect connects as usual
+    # libpq counts whole seconds, at least 2. A request that already waited and has less
+    # than 1.5 s left gives up now rather than overrun by up to a second; a fresh request
+    # waits at least the 2 s (so DATABASE_TIMEOUT below 1 s is not kept on PostgreSQL).
+    if left < PG_MIN_CONNECT_TIMEOUT - 0.5 and left < budget.seconds - 0.5:
+        raise dialect.loaded_dbapi.OperationalError(TIMEOUT_MESSAGE)
+    cparams["connect_timeout"] = max(PG_MIN_CONNECT_TIMEOUT, min(int(cparams.get("connect_timeout", 2)), math.ceil(left)))
+    return postgres_connection_class().connect(**cparams)
