@@ -88,7 +88,9 @@ def test_log_out_everywhere_that_redis_missed_is_honoured_by_an_instance_that_ca
 def test_a_logout_that_redis_missed_is_honoured_everywhere_without_a_retry(app, other, cut_off, login):
     token = login("ivy")["access_token"]
     cache_in(other, token)
+    missed_before = missed(app)
     assert cut_off.test_client().post("/wx/logout", headers={"Authentication": token}).status_code == 200
+    assert missed(app) == missed_before + 1  # counted with the revocation, in its transaction
     assert me(other, token).get_json()["error"] == "token_revoked"
     assert me(app, token).get_json()["error"] == "token_revoked"
     # Redis is reloaded from the database, and believed again.
@@ -117,6 +119,13 @@ def test_disabling_without_redis_reaches_an_instance_that_cached_the_user(app, o
         assert time.monotonic() < deadline, "a stale snapshot outlived the check interval"
         time.sleep(0.05)
     assert me(other, tokens["access_token"]).get_json()["error"] == "user_disabled"
+
+
+def missed(app):
+    with app.app_context():
+        from wxlogin.redis_trust import missed_writes
+
+        return missed_writes()
 
 
 def cache_in(instance, token):

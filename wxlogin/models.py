@@ -169,7 +169,7 @@ class RedisSync(db.Model):
 
     Every revocation, disabling or "log out everywhere" that Redis could not be given adds
     one, after the change itself is committed. Redis is believed only while it holds the
-    marker of a reload made at the current count (see ``revocation.RedisTrust``).
+    marker of a reload made at the current count (see ``redis_trust``).
     """
 
     __tablename__ = "redis_sync"

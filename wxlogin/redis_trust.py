@@ -25,7 +25,6 @@ import threading
 import time
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from .database import read_once
 from .extensions import db
@@ -41,6 +40,7 @@ log = logging.getLogger(__name__)
 CHECK_EVERY = 1.0  # seconds
 MARKER = "wxlogin:revoked-loaded"
 _MISSED = sa.select(RedisSync.missed).where(RedisSync.id == 1)
+_INCREMENT = sa.update(RedisSync).where(RedisSync.id == 1).values(missed=RedisSync.missed + 1)
 
 
 def missed_writes():
@@ -49,19 +49,14 @@ def missed_writes():
     return row[0] if row is not None else 0
 
 
-def count_missed_write():
-    """Add one to the count, in a transaction of its own (the change is committed)."""
-    increment = sa.update(RedisSync).where(RedisSync.id == 1).values(missed=RedisSync.missed + 1)
-    for _ in range(2):
+def count_missed_write(connection=None):
+    """Add one to the count: in ``connection``'s transaction (that of the change Redis
+    lacks, so that both commit or neither), or in one of its own."""
+    if connection is None:
         with db.engine.begin() as connection:
-            if connection.execute(increment).rowcount:
-                return
-        try:
-            with db.engine.begin() as connection:
-                connection.execute(sa.insert(RedisSync).values(id=1, missed=1))
-            return
-        except IntegrityError:  # another process made the row first: increment it
-            continue
+            return count_missed_write(connection)
+    if not connection.execute(_INCREMENT).rowcount:  # the row was deleted (tests do)
+        connection.execute(sa.insert(RedisSync).values(id=1, missed=1))
 
 
 class RedisTrust:
@@ -76,21 +71,22 @@ class RedisTrust:
         self._believed = None
 
     def expected(self):
-        """The marker a complete Redis holds, or None when unknown (then ask the database).
+        """``(marker, checked at)``: the marker a complete Redis holds, or None when unknown
+        (then ask the database), and when that was read.
 
         Checked at most once per ``CHECK_EVERY`` per process, by one request at a time:
         the others ask the database meanwhile instead of waiting.
         """
         if time.monotonic() - self._checked_at <= CHECK_EVERY:
-            return self._expected
+            return self._expected, self._checked_at
         if not self._checking.acquire(blocking=False):
-            return None
+            return None, None
         try:
             started = time.monotonic()  # the answer is as old as the moment it was asked
             self.settle(self.current_marker(), started)
         finally:
             self._checking.release()
-        return self._expected
+        return self._expected, self._checked_at
 
     def current_marker(self):
         """``<missed>:<run id>`` as they are now; None when Redis does not answer."""
@@ -109,21 +105,23 @@ class RedisTrust:
         """Redis failed this process: ask the database until the next check."""
         self.settle(None, time.monotonic())
 
-    def believes(self, marker):
-        """Whether Redis, holding ``marker`` (bytes or None), may be believed."""
-        expected = self._expected
-        if marker is None or expected is None or marker.decode() != expected:
+    def believes(self, marker, expected):
+        """Whether Redis may be believed on an answer carrying ``marker`` (bytes or None),
+        given ``expected()``: the marker must match, and the check must still be fresh now
+        that the answer is in (a slow round trip must not stretch it)."""
+        expected_marker, checked_at = expected
+        if marker is None or marker.decode() != expected_marker:
             return False
-        if expected != self._believed:
-            self._believed = expected
+        if time.monotonic() - checked_at > CHECK_EVERY:
+            return False
+        if expected_marker != self._believed:
+            self._believed = expected_marker
             if self.on_new_marker is not None:
                 self.on_new_marker()
         return True
 
-    def missed(self, what):
-        """Redis did not take a write whose change the database holds: count it, then
-        wait until every process relies on the new count (``CHECK_EVERY``)."""
-        log.error("Redis unavailable: %s is in the database only; every host asks the database", what)
-        count_missed_write()
+    def after_miss(self):
+        """A write Redis missed was counted: wait until every process relies on a count
+        that includes it (``CHECK_EVERY``) before the change is answered."""
         self.settle(None, float("-inf"))  # this process checks again at once
         time.sleep(CHECK_EVERY + 0.05)

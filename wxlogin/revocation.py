@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from .database import Every
 from .extensions import db
 from .models import RevokedToken, utcnow
-from .redis_trust import MARKER, RedisError
+from .redis_trust import MARKER, RedisError, count_missed_write
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +27,22 @@ class DatabaseRevocations:
     def __init__(self):
         self._purge_due = Every(600)
 
-    def revoke(self, key, expires_at):
+    def revoke(self, key, expires_at, count_miss=False):
         """Remember ``key`` until ``expires_at``; False when it was revoked already.
 
         Committed at once, on a connection of its own, so that it holds whatever the
-        request does next; the primary key makes "first to revoke" atomic.
+        request does next; the primary key makes "first to revoke" atomic. ``count_miss``:
+        Redis could not take its copy (counted in the same transaction).
         """
         try:
             with db.engine.begin() as connection:
                 connection.execute(
                     sa.insert(RevokedToken).values(key=key, expires_at=expires_at)
                 )
+                if count_miss:
+                    count_missed_write(connection)
         except IntegrityError:
-            return False
+            return False  # the first revocation gave Redis its copy, or counted its miss
         if self._purge_due.due():
             self.purge()
         return True
@@ -76,20 +79,26 @@ class RedisRevocations:
         self._loading = threading.Lock()
 
     def revoke(self, key, expires_at):
-        """As ``DatabaseRevocations.revoke``. A copy Redis cannot take is counted as
-        missed (``RedisTrust.missed``): every host then asks the database instead."""
-        first = self.database.revoke(key, expires_at)
+        """As ``DatabaseRevocations.revoke``. Redis is given its copy first (a copy of a
+        revocation the database then finds made already is harmless); one Redis cannot
+        take is counted as missed in the revocation's own transaction, so that every host
+        asks the database about it (``redis_trust``)."""
         try:
             self.redis.set(self.PREFIX + key, 1, exat=int(expires_at.timestamp()) + 1)
+            missed = False
         except RedisError as exc:
-            self.trust.missed(f"a revocation ({type(exc).__name__})")
+            log.error("Redis unavailable (%s): a revocation is in the database only", type(exc).__name__)
+            missed = True
+        first = self.database.revoke(key, expires_at, count_miss=missed)
+        if missed:
+            self.trust.after_miss()
         return first
 
     def lookup(self, keys, also=None):
         """``(revoked, value of the Redis key also)`` in one round trip, or None when
         Redis may not be believed or does not answer: then ask the database."""
         expected = self.trust.expected()
-        if expected is None:
+        if expected[0] is None:
             return None
         names = [MARKER, *(self.PREFIX + key for key in keys)]
         try:
@@ -98,7 +107,7 @@ class RedisRevocations:
             log.warning("Redis unavailable (%s): checking revocations in the database", type(exc).__name__)
             self.trust.distrust()
             return None
-        if not self.trust.believes(marker):
+        if not self.trust.believes(marker, expected):
             self.load()
             return None
         extra = found.pop() if also else None

@@ -48,8 +48,8 @@ def rotate(user, claims):
     token, one wins and the other is treated as theft (clients refresh one at a time).
     """
     first = revocations().revoke(f"jti:{claims['jti']}", _outlives(claims["exp"]))
-    if not first:
-        revoke_session_as_theft(claims)
+    if not first:  # the spent token came back: someone copied it
+        revoke_session(claims)
         raise ApiError(401, "token_revoked", REVOKED)
     return issue_tokens(user, sid=claims["sid"])
 
@@ -59,11 +59,6 @@ def revoke_session(claims):
     config = current_app.config
     longest = max(config["JWT_ACCESS_TOKEN_EXPIRES"], config["JWT_REFRESH_TOKEN_EXPIRES"])
     revocations().revoke(f"sid:{claims['sid']}", _outlives((utcnow() + longest).timestamp()))
-
-
-def revoke_session_as_theft(claims):
-    """Revoke a session whose spent refresh token came back (the answer is 401)."""
-    revoke_session(claims)
 
 
 def revoke_all_sessions(user_id):
@@ -96,8 +91,9 @@ def check_token(claims, user_id):
     revoked, version = found
     if revoked:
         return True, None
+    epoch = cache.epoch  # after the lookup (which may clear the cache), before the read
     user = cache.get(user_id, params["appid"], version) or cache.load(
-        user_id, params["appid"], version, lambda: snapshot_of(read_once(SNAPSHOT_QUERY, params))
+        user_id, params["appid"], version, lambda: snapshot_of(read_once(SNAPSHOT_QUERY, params)), epoch
     )
     return False, user
 

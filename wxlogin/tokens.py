@@ -13,7 +13,7 @@ from flask import current_app, g
 from .errors import ApiError, error_response
 from .extensions import jwt
 from .models import MAX_ID
-from .sessions import check_token, revoke_session_as_theft
+from .sessions import check_token, revoke_session
 
 ISSUER = "wxlogin"
 JWT_SETTINGS = {
@@ -149,7 +149,7 @@ def _expired(_header, _claims):
 def _refuse_revoked(_header, claims):
     if claims.get("type") == "refresh":
         # A refresh token is revoked once spent: seeing it again means someone copied it.
-        revoke_session_as_theft(claims)
+        revoke_session(claims)
     return _unauthorized("token_revoked", "The token was revoked: log in again.")
 
 

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 PREFIX = "wxlogin:user-version:"
 MAX_AGE = 300  # seconds a snapshot may live even when its version is unchanged
 VERSION_TTL = 7 * 24 * 3600  # an idle user's version key goes; a missing one is re-made
-BUMP_ATTEMPTS = 2
+CRITICAL_ATTEMPTS = 2  # a critical change tries Redis twice before counting it as missed
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +92,13 @@ class UserCache:
     def __init__(self, redis_client, size=10_000):
         self.redis = redis_client
         self.size = size
-        self.trust = None  # the RedisTrust told of critical changes Redis missed
+        self.trust = None  # whether Redis may be believed (redis_trust)
+        self.epoch = 0  # moves on at every clear and bump: a snapshot read across one is not kept
         self._entries = {}
         self._lock = threading.Lock()
 
     def clear(self):
+        self.epoch += 1
         with self._lock:
             self._entries.clear()
 
@@ -109,12 +111,14 @@ class UserCache:
             return None
         return snapshot
 
-    def load(self, user_id, appid, version, read):
+    def load(self, user_id, appid, version, read, epoch):
         """Read the snapshot with ``read()`` and keep it under ``version``.
 
         A user with no version yet gets a random one first (SET NX): a later change then
         moves it on, whichever process makes it. The version is read *before* the row, so
-        a change committed in between leaves a snapshot that is refused next time.
+        a change committed in between leaves a snapshot that is refused next time. Nor is
+        it kept when the cache was cleared or bumped since ``epoch`` (taken before the
+        row is read): a change Redis missed leaves the version as it was.
         """
         if version is None:
             try:
@@ -123,40 +127,36 @@ class UserCache:
             except RedisError:
                 version = None
         snapshot = read()
-        if snapshot is not None and version is not None:
+        if snapshot is not None and version is not None and epoch == self.epoch:
             with self._lock:
                 if len(self._entries) >= self.size:
                     self._entries.pop(next(iter(self._entries)))  # the oldest entry
                 self._entries[(user_id, appid)] = (version, time.monotonic(), snapshot)
         return snapshot
 
-    def bump(self, user_ids, critical=()):
-        """Give the users new versions (after their change is committed).
+    def bump(self, user_ids, attempts=1):
+        """Give the users new versions; False when Redis could not take them.
 
         A new random value, never an increment: after Redis restarts empty (or evicts the
         key) an increment would start again at a value some process may hold a snapshot
-        under. When Redis cannot be written after a few tries, other hosts may serve the
-        old user for up to ``MAX_AGE``: logged; and when a ``critical`` user is among them
-        (disabled, or every token revoked), counted as a missed write, so that every host
-        asks the database instead.
+        under.
         """
+        self.epoch += 1  # snapshots being read now must not be kept (see ``load``)
         with self._lock:
             for key in [key for key in self._entries if key[0] in user_ids]:
                 del self._entries[key]
-        for attempt in range(BUMP_ATTEMPTS):
+        for attempt in range(attempts):
             try:
                 pipeline = self.redis.pipeline(transaction=False)
                 for user_id in user_ids:
                     pipeline.set(version_key(user_id), new_version(), ex=VERSION_TTL)
                 pipeline.execute()
-                return
+                return True
             except RedisError as exc:
-                failure = type(exc).__name__
-                time.sleep(0.05 * (attempt + 1))
-        if critical:
-            self.trust.missed(f"a change to users {sorted(critical)} ({failure})")
-        else:
-            log.error("Redis unavailable (%s): users %s changed, other hosts not told", failure, sorted(user_ids))
+                log.error("Redis unavailable (%s): users %s changed, other hosts not told", type(exc).__name__, sorted(user_ids))
+                if attempt + 1 < attempts:
+                    time.sleep(0.05 * (attempt + 1))
+        return False
 
 
 def changed(user_id, critical=False):
@@ -184,23 +184,46 @@ def _collect(session, _context):
             session.info.setdefault("changed_users", set()).add(instance.user_id)
 
 
+@sa.event.listens_for(db.session, "before_commit")
+def _count_what_redis_will_miss(session):
+    """Before a critical change commits, make sure Redis can take it; if not, count the miss
+    in the change's own transaction, so that no host can go on believing Redis about it
+    once it is committed (a count made afterwards could fail on its own)."""
+    if not has_app_context():
+        return
+    session.flush()  # the final flush: _collect sees every change
+    critical = session.info.get("critical_users")
+    if not critical:
+        return
+    cache = _cache()
+    # Without Redis here (``flask users`` without REDIS_URL) hosts that use one are not told.
+    if cache is None or not cache.bump(critical, attempts=CRITICAL_ATTEMPTS):
+        count_missed_write(session.connection())
+        session.info["redis_missed"] = True
+
+
 @sa.event.listens_for(db.session, "after_commit")
 def _publish(session):
+    """New versions for the changed users, now that the change is visible: snapshots read
+    before the commit are refused from now on."""
     changed_users = session.info.pop("changed_users", None)
-    critical_users = session.info.pop("critical_users", ())
+    critical = session.info.pop("critical_users", ())
+    missed = session.info.pop("redis_missed", False)
     cache = _cache()
-    if changed_users and cache is not None:
-        cache.bump(changed_users, critical_users)
-    elif critical_users and has_app_context():
-        # No Redis here (e.g. ``flask users`` without REDIS_URL): hosts that use one must
-        # not go on believing it about these users.
+    if cache is None:
+        return
+    if changed_users and not missed and not cache.bump(changed_users) and critical:
+        # Redis took the first bump but not this one: count it on its own (best effort).
         count_missed_write()
+        missed = True
+    if missed:
+        cache.trust.after_miss()
 
 
 @sa.event.listens_for(db.session, "after_rollback")
 def _forget(session):
-    session.info.pop("changed_users", None)
-    session.info.pop("critical_users", None)
+    for name in ("changed_users", "critical_users", "redis_missed"):
+        session.info.pop(name, None)
 
 
 def _cache():

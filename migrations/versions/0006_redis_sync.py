@@ -15,8 +15,7 @@ depends_on = None
 
 
 def upgrade():
-    # No row yet: a missing row counts as zero misses (wxlogin.revocation).
-    op.create_table(
+    table = op.create_table(
         "redis_sync",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("missed", sa.BigInteger(), server_default="0", nullable=False),
@@ -24,6 +23,7 @@ def upgrade():
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_bin",
     )
+    op.bulk_insert(table, [{"id": 1, "missed": 0}])  # the one row (wxlogin.redis_trust)
 
 
 def downgrade():
