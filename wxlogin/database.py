@@ -41,7 +41,7 @@ def engine_options(url, timeout=None):
         options.update(poolclass=BudgetedPool, pool_timeout=timeout)
     if url.startswith("postgresql"):
         if timeout:
-            connect_args["connect_timeout"] = max(2, math.ceil(timeout))
+            connect_args["connect_timeout"] = max(deadline.PG_MIN_CONNECT_TIMEOUT, math.ceil(timeout))
     if url.startswith("mysql"):
         # As PostgreSQL does by default: each statement sees what others committed before
         # it. Under MySQL's repeatable read, a login racing another could not see the user
@@ -67,6 +67,23 @@ def init_app(app):
     app.before_request(lambda: deadline.begin_request(seconds))
     app.teardown_appcontext(_end_session)
     app.teardown_appcontext_funcs.insert(0, lambda _exc: deadline.end_request())
+    pool_logger = logging.getLogger(f"{BudgetedPool.__module__}.{BudgetedPool.__name__}")
+    if not any(isinstance(f, QuietPoolResets) for f in pool_logger.filters):
+        pool_logger.addFilter(QuietPoolResets())
+
+
+class QuietPoolResets(logging.Filter):
+    """SQLAlchemy's pool logs a traceback when a connection it takes back cannot be reset
+    because the database just went away; the connection is discarded, nothing more. Such
+    a record becomes one warning line (an outage would otherwise log one per connection)."""
+
+    def filter(self, record):
+        error = record.exc_info[1] if record.exc_info else None
+        if record.msg == "Exception during reset or similar" and error is not None and is_unavailable(error):
+            record.msg, record.args = "database unavailable (%s) while a connection was returned", (type(error).__name__,)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
 
 
 def _end_session(_exc):
@@ -83,9 +100,11 @@ def _connect_within_budget(dialect, _record, _cargs, cparams):
 
 def is_unavailable(exc):
     """Whether ``exc`` means the database cannot be reached now (503, retry later), rather
-    than a fault of the statement: refused, dropped, timed out, restarting, no free
-    connection, or a connection SQLAlchemy had to discard. SQLAlchemy wraps the driver's
-    errors, but a few driver calls (e.g. switching autocommit) raise them bare."""
+    than a fault of the statement or of our code (500, with its traceback): refused,
+    dropped, timed out, restarting, out of connections, or a connection SQLAlchemy had to
+    discard. SQLAlchemy wraps the driver's errors, but a few driver calls (e.g. switching
+    autocommit) raise them bare. Drivers file schema errors and the like under
+    OperationalError too, hence the lists."""
     if isinstance(exc, (DisconnectionError, PoolTimeout)) or getattr(exc, "connection_invalidated", False):
         return True
     if isinstance(exc, (OperationalError, InterfaceError)):
@@ -94,7 +113,16 @@ def is_unavailable(exc):
         return False
     if isinstance(exc, sqlite3.Error):  # sqlite3 says OperationalError of "no such table" too
         return any(sign in str(exc) for sign in ("locked", "unable to open", "disk I/O"))
-    return True  # psycopg and PyMySQL: connection, resource and operator errors
+    sqlstate = getattr(exc, "sqlstate", None)
+    if type(exc).__module__.startswith("psycopg"):
+        # No SQLSTATE: the client's own (connection lost, timed out); else connection (08),
+        # resources (53), operator intervention (57: shutdown, statement timeout), system
+        # (58), and a serialization failure or deadlock still there after retries (40).
+        return sqlstate is None or sqlstate[:2] in ("08", "53", "57", "58", "40")
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    # PyMySQL: the client's errors (2000-2999: can't connect, gone away, lost), too many
+    # connections, shutdown in progress, lock wait timeout, deadlock, server killed.
+    return code is None or 2000 <= code < 3000 or code in (1040, 1053, 1205, 1213, 1927, 4031)
 
 
 def _driver_errors():
