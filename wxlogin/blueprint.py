@@ -26,9 +26,6 @@ class JsonBodyParser(FlaskParser):
 
     def _raw_load_json(self, req):
         data = _read_body(req)
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
-        if limit and len(data) >= limit:
-            req.stream.read(1)  # raises RequestEntityTooLarge past a chunked body's limit
         if data and not is_json_request(req):
             raise ApiError(
                 400, "invalid_request", "Send the body as JSON, with Content-Type: application/json."
@@ -41,7 +38,11 @@ class JsonBodyParser(FlaskParser):
 
 def _read_body(req):
     try:
-        return req.get_data(cache=True)
+        data = req.get_data(cache=True)
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        if limit and len(data) >= limit:
+            req.stream.read(1)  # raises RequestEntityTooLarge past a chunked body's limit
+        return data
     except (OSError, *_SERVER_PARSE_ERRORS):
         raise ApiError(400, "invalid_request", "The body could not be read: send it whole, as JSON.") from None
 

@@ -38,11 +38,13 @@ class BoundedGeventWorker(GeventWorker):
 
     def handle_request(self, listener_name, req, sock, addr):
         self._idle.pop(sock, None)
-        try:
-            return super().handle_request(listener_name, req, sock, addr)
-        finally:
-            if self.alive:
-                self._idle[sock] = gevent.getcurrent()
+        handled = super().handle_request(listener_name, req, sock, addr)
+        if not self.alive:
+            # Stopping began during this request, after gunicorn decided to keep the
+            # connection: end it now rather than wait keepalive seconds for another.
+            raise StopIteration()
+        self._idle[sock] = gevent.getcurrent()
+        return handled
 
     def handle_exit(self, sig, frame):
         super().handle_exit(sig, frame)  # stop accepting; requests in flight go on
