@@ -13,6 +13,10 @@ Run it (as root: the private cluster runs as the ``postgres`` OS user):
   always printed (visible with ``-s``) and summed up at the end of the run.
 - ``FAULTS_KEEP=1``: keep the private services' folder (/tmp/wxlogin-faults-*) for a look.
 
+The database-outage faults also run on a private MariaDB (``mariadb-install-db`` and
+``mariadbd`` on a free port, data under the same /tmp folder); those cases are skipped, with
+the reason, when either program or PyMySQL is missing.
+
 Every test module carries ``pytestmark = pytest.mark.faults``. The suite is skipped (with
 the reason) when ``initdb``/``postgres`` (/usr/lib/postgresql/*/bin), the ``postgres`` OS
 user, or, with FAULTS_REDIS=1, ``redis-server`` are missing.
@@ -35,14 +39,10 @@ from tests.processes import APPID, JWT_KEY, SECRET, production_env
 
 from . import services
 from .load import DATABASE_TIMEOUT, Report
-from .services import Gunicorn, PrivatePostgres, PrivateRedis, Simulator, flask
+from .services import Gunicorn, PrivateMariaDB, PrivatePostgres, PrivateRedis, Simulator, flask
 
 REDIS = os.environ.get("FAULTS_REDIS", "").lower() in ("1", "true", "yes", "on")
 CLIENT_TIMEOUT_SETTING = 3  # GUNICORN_CLIENT_TIMEOUT given to the service
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "faults: the fault-injection suite (tests/faults), run with -m faults")
 
 
 def _missing():
@@ -54,7 +54,11 @@ def _missing():
 
 @pytest.fixture(scope="session", autouse=True)
 def _services_available():
+    """Skipped where the servers cannot be had (a fresh machine); in CI that is a failure:
+    a suite that silently skips proves nothing."""
     reason = _missing()
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"fault suite needs private servers: {reason}")
     if reason:
         pytest.skip(f"fault suite needs private servers: {reason}")
 
@@ -86,14 +90,34 @@ def pg(faults_root):
         cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def mariadb(faults_root):
+    """A private MariaDB, migrated (``flask db upgrade``), for the database-outage faults.
+    Skipped when mariadb-install-db/mariadbd are missing. ``_database_back`` brings it back
+    after each test, as for ``pg``."""
+    reason = services.missing_mariadb()
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"private MariaDB unavailable: {reason}")
+    if reason:
+        pytest.skip(f"private MariaDB unavailable: {reason}")
+    server = PrivateMariaDB(faults_root / "mariadb")
+    try:
+        server.start()
+        flask(production_env(server.url), "db", "upgrade", cwd=faults_root)
+        yield server
+    finally:
+        server.cleanup()
+
+
 @pytest.fixture(autouse=True)
 def _database_back(request):
     yield
-    if "pg" in request.fixturenames:
-        cluster = request.getfixturevalue("pg")
-        cluster.thaw()
-        if not cluster.running:
-            cluster.start()
+    for name in ("pg", "mariadb"):
+        if name in request.fixturenames:
+            server = request.getfixturevalue(name)
+            server.thaw()
+            if not server.running:
+                server.start()
 
 
 @pytest.fixture(scope="session")
@@ -212,7 +236,7 @@ def pytest_sessionfinish(session):
             left.append((type(server).__name__, pid))
     for root in _ROOTS:
         for pid, cmd in services._cmdlines():
-            if f"-D {root}" in cmd and (pid, cmd) not in left:
+            if (f"-D {root}" in cmd or f"--datadir={root}" in cmd) and (pid, cmd) not in left:
                 left.append((cmd[:80], pid))
     if left:
         for _, pid in left:

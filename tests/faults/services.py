@@ -1,6 +1,6 @@
-"""Private services for the fault suite: a PostgreSQL cluster, a Redis, gunicorn instances and
-fake WeChat servers, all on 127.0.0.1, all children of this process, all ours to stop,
-freeze and thaw. Nothing here touches the machine's shared PostgreSQL, MariaDB or Redis.
+"""Private services for the fault suite: a PostgreSQL cluster, a MariaDB, a Redis, gunicorn
+instances and fake WeChat servers, all on 127.0.0.1, all children of this process, all ours
+to stop, freeze and thaw. Nothing here touches the machine's shared PostgreSQL, MariaDB or Redis.
 
 PostgreSQL's backends call setsid() when the postmaster forks them (each is a process group
 of its own), so one ``killpg`` of the postmaster's group does not reach them: ``freeze``
@@ -63,6 +63,25 @@ def missing_redis():
     return None if shutil.which("redis-server") else "no redis-server on PATH"
 
 
+def mariadb_bin():
+    """(mariadb-install-db, mariadbd) paths, or None when either is missing."""
+    install = shutil.which("mariadb-install-db")
+    server = shutil.which("mariadbd") or next(
+        (p for p in ("/usr/sbin/mariadbd", "/usr/libexec/mariadbd") if os.access(p, os.X_OK)), None)
+    return (install, server) if install and server else None
+
+
+def missing_mariadb():
+    """Why a private MariaDB cannot be made here, or None."""
+    if mariadb_bin() is None:
+        return "no mariadb-install-db/mariadbd installed"
+    try:
+        import pymysql  # noqa: F401
+    except ImportError:
+        return "PyMySQL is not installed"
+    return None
+
+
 def _children(pid):
     """Pids whose parent is ``pid`` (from /proc)."""
     found = []
@@ -86,6 +105,15 @@ def _alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def _state(pid):
+    """The one-letter state of a process (R, S, T, Z...), None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
 
 
 def _signal(pid, sig):
@@ -317,6 +345,146 @@ class PrivateRedis:
 
     def leftovers(self):
         return [pid for pid, cmd in _cmdlines() if cmd.startswith("redis-server") and f":{self.port}" in cmd]
+
+
+class PrivateMariaDB:
+    """A throwaway MariaDB (``mariadb-install-db`` + ``mariadbd``) in ``folder``, on a free
+    port of 127.0.0.1, with its own socket, pid file and log: the machine's MariaDB (3306)
+    and its option files (``--no-defaults``) are never read nor touched.
+
+    ``--skip-grant-tables``: root without a password over TCP (``mysql+pymysql://root@...``).
+    Durability stays at the defaults (``innodb_flush_log_at_trx_commit=1``, no ``nosync``):
+    a commit is written to InnoDB's redo log before it is acknowledged, so a crash of the
+    server (``kill``) loses nothing committed; ``start`` runs InnoDB's crash recovery.
+
+    mariadbd is one process (threads): ``freeze`` is SIGSTOP of its pid, ``thaw`` SIGCONT.
+    The database ``test`` is created on the first start."""
+
+    DATABASE = "test"
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.data = self.folder / "data"
+        self.socket = self.folder / "mysqld.sock"
+        self.pidfile = self.folder / "mariadbd.pid"
+        self.logfile = self.folder / "mariadb.log"
+        self.tmpdir = self.folder / "tmp"
+        self.install, self.server = mariadb_bin()
+        self.port = free_port()
+        self.process = None
+        self.frozen = False
+        self.user = pwd.getpwuid(os.geteuid()).pw_name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.tmpdir.mkdir(exist_ok=True)
+        done = subprocess.run(
+            [self.install, "--no-defaults", f"--datadir={self.data}", f"--user={self.user}",
+             "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve",
+             "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M", f"--tmpdir={self.tmpdir}"],
+            capture_output=True, text=True, cwd=self.folder, stdin=subprocess.DEVNULL, timeout=120,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"mariadb-install-db failed ({done.returncode}): {(done.stdout + done.stderr)[-2000:]}")
+        self._created = False
+
+    @property
+    def url(self):
+        return f"mysql+pymysql://root@127.0.0.1:{self.port}/{self.DATABASE}"
+
+    @property
+    def running(self):
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, timeout=30):
+        """Start (or start again, on the same data and port; after ``kill``, InnoDB
+        recovers)."""
+        assert not self.running, "already running"
+        log = open(self.logfile, "ab")
+        self.process = subprocess.Popen(
+            [self.server, "--no-defaults", f"--datadir={self.data}", f"--socket={self.socket}",
+             f"--port={self.port}", "--bind-address=127.0.0.1", f"--user={self.user}",
+             "--skip-grant-tables", "--skip-name-resolve", f"--pid-file={self.pidfile}",
+             f"--log-error={self.logfile}", f"--tmpdir={self.tmpdir}", "--max-connections=300",
+             "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M",
+             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_bin"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, cwd=self.folder,
+        )
+        log.close()
+        STARTED.append(self)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mariadbd exited with {self.process.returncode}: {self.logfile.read_text(errors='replace')[-2000:]}")
+            try:
+                self.query("SELECT 1", timeout=1, database=None)
+                break
+            except Exception:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError(f"private mariadb did not come up: {self.logfile.read_text(errors='replace')[-2000:]}")
+        if not self._created:
+            self.query(f"CREATE DATABASE IF NOT EXISTS `{self.DATABASE}`", database=None)
+            self._created = True
+        return self
+
+    def freeze(self):
+        """SIGSTOP mariadbd (all its threads): the kernel still accepts connections, no
+        answer comes."""
+        _signal(self.process.pid, signal.SIGSTOP)
+        self.frozen = True
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and _state(self.process.pid) not in ("T", "t", None):
+            time.sleep(0.01)
+
+    def thaw(self):
+        if self.frozen:
+            _signal(self.process.pid, signal.SIGCONT)
+            self.frozen = False
+
+    def stop(self, timeout=30):
+        """SIGTERM (a normal shutdown), SIGKILL if it lingers."""
+        self.thaw()
+        if not self.running:
+            return
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
+            _signal(self.process.pid, sig)
+            try:
+                self.process.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+    def kill(self):
+        """mariadbd dies at once (no shutdown): a crash. ``start`` recovers it."""
+        self.thaw()
+        if self.running:
+            _signal(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+    def query(self, sql, params=None, timeout=10, database=DATABASE):
+        """Rows of one statement (autocommit), as tuples; %s placeholders."""
+        import pymysql
+
+        # read_timeout too: connect_timeout alone bounds the TCP connect, not the handshake
+        # (a frozen server accepts the connection and never greets).
+        conn = pymysql.connect(host="127.0.0.1", port=self.port, user="root", database=database,
+                               connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout,
+                               autocommit=True, charset="utf8mb4")
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(sql, params)
+                return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            conn.close()
+
+    def leftovers(self):
+        """mariadbd processes still running on this data folder (never the machine's own)."""
+        return [pid for pid, cmd in _cmdlines() if "mariadbd" in cmd and f"--datadir={self.data} " in f"{cmd} "]
+
+    def cleanup(self):
+        """Stop, and remove the folder (unless FAULTS_KEEP is set)."""
+        self.stop()
+        if not os.environ.get("FAULTS_KEEP"):
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _cmdlines():

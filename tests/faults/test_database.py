@@ -1,7 +1,11 @@
 """The database down (stopped: connections refused), crashed, or frozen (SIGSTOP: connections
 accepted by the kernel, never answered) under load: 503 database_unavailable with
 Retry-After within DATABASE_TIMEOUT + 1 s, never a 500 or a hang, and normal answers again
-without a restart once the database is back. No note answered 201 is lost."""
+without a restart once the database is back. No note answered 201 is lost.
+
+On the private PostgreSQL (``test_database_outage_...``) and on a private MariaDB
+(``test_mariadb_outage_...``, skipped when MariaDB is not installed): the same faults, load
+and checks."""
 
 import time
 
@@ -9,18 +13,27 @@ import pytest
 
 from .load import DATABASE_TIMEOUT, LATENCY_BOUND, Load, Report, call
 from .conftest import log_problems
+from .services import PrivateMariaDB
 
 pytestmark = pytest.mark.faults
 
 WARM, FAULT, AFTER = 4, 8, 8  # seconds of load before, during and after the fault
 
 
+def _found_notes(database, ids):
+    if isinstance(database, PrivateMariaDB):  # no arrays in MySQL: IN (%s, %s, ...)
+        rows = database.query(f"SELECT id FROM notes WHERE id IN ({', '.join(['%s'] * len(ids))})", tuple(ids))
+    else:
+        rows = database.query("SELECT id FROM notes WHERE id = ANY(%s)", (ids,))
+    return {row[0] for row in rows}
+
+
 def data_problems(pg, load):
-    """Notes answered 201 that the database does not have; openids with other than one
-    identity; users without an identity (half-written)."""
+    """Notes answered 201 that the database (``pg``: PostgreSQL or MariaDB) does not have;
+    openids with other than one identity; users without an identity (half-written)."""
     problems = {}
     ids = list(load.created)
-    found = {row[0] for row in pg.query("SELECT id FROM notes WHERE id = ANY(%s)", (ids,))} if ids else set()
+    found = _found_notes(pg, ids) if ids else set()
     if missing := sorted(set(ids) - found):
         problems["notes answered 201 missing from the database"] = missing
     duplicated = pg.query("SELECT appid, openid, count(*) FROM identities GROUP BY appid, openid HAVING count(*) > 1")
@@ -34,8 +47,17 @@ def data_problems(pg, load):
 
 @pytest.mark.parametrize("fault", ["stopped", "crashed", "frozen"])
 def test_database_outage_answers_503_then_recovers(fault, pg, make_service):
-    service = make_service(workers=2)
-    report = Report(f"database {fault}")
+    outage(fault, pg, make_service(workers=2), Report(f"database {fault}"))
+
+
+@pytest.mark.parametrize("fault", ["stopped", "crashed", "frozen"])
+def test_mariadb_outage_answers_503_then_recovers(fault, mariadb, make_service):
+    outage(fault, mariadb, make_service(workers=2, DATABASE_URL=mariadb.url), Report(f"mariadb {fault}"))
+
+
+def outage(fault, pg, service, report):
+    """Load ``service``; stop, crash or freeze its database ``pg`` (PostgreSQL or MariaDB)
+    for FAULT seconds, bring it back; check every answer, the data and the log."""
     with Load(service.url, report, seconds=WARM + FAULT + AFTER, prefix=f"db-{fault}-") as load:
         time.sleep(WARM)
         report.fault()
