@@ -22,7 +22,7 @@ the reason) when ``initdb``/``postgres`` (/usr/lib/postgresql/*/bin), the ``post
 user, or, with FAULTS_REDIS=1, ``redis-server`` are missing.
 
 Nothing here touches the machine's PostgreSQL (5432), MariaDB (3306) or Redis (6379): every
-server is a child of this process on a free port of 127.0.0.1 (tests/faults/services.py),
+server is a child of this process on a free port of 127.0.0.1 (tests/faults/servers.py),
 frozen, thawed and stopped by its own pid, and the run fails if one outlives it.
 """
 
@@ -35,32 +35,33 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import APPID, JWT_KEY, SECRET, production_env
+from tests.processes import JWT_KEY, SECRET, production_env
 
-from . import services
-from .load import DATABASE_TIMEOUT, Report
-from .services import Gunicorn, PrivateMariaDB, PrivatePostgres, PrivateRedis, Simulator, flask
+from . import servers
+from .gunicorn import Gunicorn, Simulator, flask
+from .load import DATABASE_TIMEOUT
+from .mariadb import PrivateMariaDB, missing_mariadb
+from .postgres import PrivatePostgres, missing_postgres
+from .redis_server import PrivateRedis, missing_redis
+from .report import Report
 
 REDIS = os.environ.get("FAULTS_REDIS", "").lower() in ("1", "true", "yes", "on")
 CLIENT_TIMEOUT_SETTING = 3  # GUNICORN_CLIENT_TIMEOUT given to the service
-
-
-def _missing():
-    reason = services.missing_postgres()
-    if reason is None and REDIS:
-        reason = services.missing_redis()
-    return reason
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _services_available():
     """Skipped where the servers cannot be had (a fresh machine); in CI that is a failure:
     a suite that silently skips proves nothing."""
-    reason = _missing()
+    _require("fault suite needs private servers", missing_postgres() or (missing_redis() if REDIS else None))
+
+
+def _require(what, reason):
+    """Skip, saying ``what: reason``, when ``reason`` (something missing) is set; in CI fail."""
     if reason and os.environ.get("CI"):
-        pytest.fail(f"fault suite needs private servers: {reason}")
+        pytest.fail(f"{what}: {reason}")
     if reason:
-        pytest.skip(f"fault suite needs private servers: {reason}")
+        pytest.skip(f"{what}: {reason}")
 
 
 @pytest.fixture(scope="session")
@@ -82,12 +83,7 @@ def pg(faults_root):
     """The private PostgreSQL cluster, migrated. Tests may stop, kill or freeze it: the
     ``_database_back`` fixture brings it back after each."""
     cluster = PrivatePostgres(faults_root / "pg")
-    try:
-        cluster.start()
-        flask(production_env(cluster.url), "db", "upgrade", cwd=faults_root)
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from _migrated(cluster, faults_root, cluster.stop)
 
 
 @pytest.fixture(scope="session")
@@ -95,18 +91,19 @@ def mariadb(faults_root):
     """A private MariaDB, migrated (``flask db upgrade``), for the database-outage faults.
     Skipped when mariadb-install-db/mariadbd are missing. ``_database_back`` brings it back
     after each test, as for ``pg``."""
-    reason = services.missing_mariadb()
-    if reason and os.environ.get("CI"):
-        pytest.fail(f"private MariaDB unavailable: {reason}")
-    if reason:
-        pytest.skip(f"private MariaDB unavailable: {reason}")
+    _require("private MariaDB unavailable", missing_mariadb())
     server = PrivateMariaDB(faults_root / "mariadb")
+    yield from _migrated(server, faults_root, server.cleanup)
+
+
+def _migrated(server, faults_root, finish):
+    """Start ``server``, migrate it (``flask db upgrade``), yield it; ``finish()`` after."""
     try:
         server.start()
         flask(production_env(server.url), "db", "upgrade", cwd=faults_root)
         yield server
     finally:
-        server.cleanup()
+        finish()
 
 
 @pytest.fixture(autouse=True)
@@ -231,11 +228,11 @@ def pytest_terminal_summary(terminalreporter):
 def pytest_sessionfinish(session):
     """No private server may outlive the run: report (and then kill) any left running."""
     left = []
-    for server in services.STARTED:
+    for server in servers.STARTED:
         for pid in server.leftovers():
             left.append((type(server).__name__, pid))
     for root in _ROOTS:
-        for pid, cmd in services._cmdlines():
+        for pid, cmd in servers.cmdlines():
             if (f"-D {root}" in cmd or f"--datadir={root}" in cmd) and (pid, cmd) not in left:
                 left.append((cmd[:80], pid))
     if left:

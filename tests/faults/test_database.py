@@ -11,9 +11,10 @@ import time
 
 import pytest
 
-from .load import DATABASE_TIMEOUT, LATENCY_BOUND, Load, Report, call
+from .load import DATABASE_TIMEOUT, Load, call
 from .conftest import log_problems
-from .services import PrivateMariaDB
+from .mariadb import PrivateMariaDB
+from .report import Report
 
 pytestmark = pytest.mark.faults
 

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from .conftest import CLIENT_TIMEOUT_SETTING, log_problems
-from .load import Report, call, login
+from .load import call, login
+from .report import Report
 
 pytestmark = pytest.mark.faults
 

@@ -11,8 +11,9 @@ import time
 import pytest
 
 from .conftest import control_sockets, log_problems
-from .load import Client, Load, Report, call, code
-from .services import SlowWeChat
+from .fake_wechat import SlowWeChat
+from .load import Load, call
+from .report import Report
 
 pytestmark = pytest.mark.faults
 
@@ -174,7 +175,7 @@ def test_two_instances_on_one_host_stopping_one_leaves_the_other_whole(make_serv
     two = make_service(workers=2, home=home, name="two")
     sockets_running = control_sockets(one)
     report = Report("two instances on one host, one stopped")
-    with Load(two.url, report, seconds=10, threads=10, prefix="two-") as load:
+    with Load(two.url, report, seconds=10, threads=10, prefix="two-"):
         time.sleep(2)
         report.fault()
         one.stop(timeout=35)

@@ -13,8 +13,10 @@ from collections import Counter
 import pytest
 
 from .conftest import REDIS, cli_env, log_problems
-from .load import LATENCY_BOUND, Load, Report, call, code, login
-from .services import cpu_ticks, flask
+from .gunicorn import flask
+from .load import LATENCY_BOUND, Load, call, code, login
+from .report import Report
+from .servers import cpu_ticks
 
 pytestmark = [
     pytest.mark.faults,
@@ -139,7 +141,7 @@ def test_revocations_hold_through_a_redis_fault(fault, make_service, redis_serve
     steady = login(urls[0], f"r-{fault}-steady")
 
     total = 3 + FAULT_SECONDS + GRACE + CHECK_SECONDS + 3
-    with Load(urls, report, seconds=total, prefix=f"r-{fault}-load-") as load, \
+    with Load(urls, report, seconds=total, prefix=f"r-{fault}-load-"), \
             Prober(urls, before + during, report) as prober:
         time.sleep(2)  # the load has made Redis hold revocations-loaded and users' versions
         redis_server.snapshot()

@@ -8,8 +8,9 @@ import time
 import pytest
 
 from .conftest import log_problems
-from .load import Report, call, code
-from .services import SilentWeChat, TricklingWeChat
+from .fake_wechat import SilentWeChat, TricklingWeChat
+from .load import call, code
+from .report import Report
 
 pytestmark = pytest.mark.faults
 
