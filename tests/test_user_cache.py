@@ -149,3 +149,15 @@ def test_a_restarted_redis_never_hands_out_a_version_a_process_still_holds(app, 
     result = app.test_cli_runner().invoke(args=["users", "disable", tokens["user"]["openid"]])
     assert result.exit_code == 0, result.output
     assert me(other, tokens["access_token"]).get_json()["error"] == "user_disabled"
+
+
+def test_a_reload_copies_every_revocation_in_batches(app, login, monkeypatch):
+    monkeypatch.setattr("wxlogin.revocation.LOAD_BATCH", 2)
+    tokens = [login(f"batch{i}")["access_token"] for i in range(5)]
+    for token in tokens:
+        assert app.test_client().post("/wx/logout", headers={"Authentication": token}).status_code == 200
+    redis.Redis.from_url(REDIS_URL).flushdb()  # Redis restarts empty: the next check reloads it
+    cache_in(app, login("batch-other")["access_token"])
+    assert all(me(app, token).get_json()["error"] == "token_revoked" for token in tokens)
+    keys = redis.Redis.from_url(REDIS_URL).keys("wxlogin:revoked:sid:*")
+    assert len(keys) == 5

@@ -6,8 +6,8 @@ reach of one host when a user logged out), or writes it lost (restarted from an 
 snapshot, failed over to a replica that lagged). Such a Redis answers as confidently as a
 complete one, so it is believed only while it is *shown* complete:
 
-- Every write Redis missed is counted in the database (``redis_sync.missed``), after the
-  change itself is committed there.
+- Every write Redis missed is counted in the database (``redis_sync.missed``), in the
+  transaction of the change itself, so that both are committed or neither.
 - A reload (``RedisRevocations.load``) copies the database's live revocations into Redis,
   then sets the marker ``<missed>:<run id>``: the count it read before copying, and the
   Redis server's run id, which is new at every restart and on every failover.

@@ -20,6 +20,8 @@ from .redis_trust import MARKER, RedisError, count_missed_write
 
 log = logging.getLogger(__name__)
 
+LOAD_BATCH = 5000  # revocations per Redis pipeline when reloading
+
 
 class DatabaseRevocations:
     """Revocations in the ``revoked_tokens`` table (the default: no Redis needed)."""
@@ -124,15 +126,19 @@ class RedisRevocations:
             marker = self.trust.current_marker()  # read before the copy: see redis_trust
             if marker is None:
                 return
+            if self.redis.get(MARKER) == marker.encode():  # another process just reloaded
+                self.trust.settle(marker, checked_at)
+                return
             with db.engine.connect() as connection:
                 rows = connection.execute(
                     sa.select(RevokedToken.key, RevokedToken.expires_at).where(RevokedToken.expires_at > utcnow())
                 ).all()
-            pipeline = self.redis.pipeline(transaction=False)
-            for key, expires_at in rows:
-                pipeline.set(self.PREFIX + key, 1, exat=int(expires_at.timestamp()) + 1)
-            pipeline.set(MARKER, marker)
-            pipeline.execute()
+            for start in range(0, len(rows), LOAD_BATCH):  # bounded pipelines: Redis serves others between
+                pipeline = self.redis.pipeline(transaction=False)
+                for key, expires_at in rows[start:start + LOAD_BATCH]:
+                    pipeline.set(self.PREFIX + key, 1, exat=int(expires_at.timestamp()) + 1)
+                pipeline.execute()
+            self.redis.set(MARKER, marker)  # last: only a complete copy is marked
             self.trust.settle(marker, checked_at)
             log.info("loaded %d revocations from the database into Redis", len(rows))
         except RedisError as exc:
