@@ -33,10 +33,10 @@ if worker_class == "gevent":
 
     monkey.patch_all()
 
-    from wxlogin.gunicorn_worker import BoundedGeventWorker
+    from wxlogin.ops.gunicorn_worker import BoundedGeventWorker
 
     # gevent's worker, but a stalled client is dropped and SIGTERM closes idle connections.
-    worker_class = "wxlogin.gunicorn_worker.BoundedGeventWorker"
+    worker_class = "wxlogin.ops.gunicorn_worker.BoundedGeventWorker"
     BoundedGeventWorker.client_timeout = float(os.environ.get("GUNICORN_CLIENT_TIMEOUT", "30"))
 
     def post_request(_worker, _req, _environ, _resp):
@@ -53,7 +53,7 @@ graceful_timeout = 30  # on SIGTERM (a deploy), requests in flight get this long
 # stays flat under load (bench/), and at thousands of requests a second a recycle every few
 # seconds would show as latency spikes.
 max_requests = 0
-# The app logs one JSON line per request itself (wxlogin.request_log): gunicorn's own access
+# The app logs one JSON line per request itself (wxlogin.ops.request_log): gunicorn's own access
 # log would only repeat it, without the route, user or request id.
 accesslog = None
 errorlog = "-"
@@ -96,8 +96,8 @@ def on_exit(_server):
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "wxlogin.request_log.RequestIdFilter"}},
-    "formatters": {"json": {"()": "wxlogin.request_log.JsonLogFormatter"}},
+    "filters": {"request_id": {"()": "wxlogin.ops.request_log.RequestIdFilter"}},
+    "formatters": {"json": {"()": "wxlogin.ops.request_log.JsonLogFormatter"}},
     "handlers": {
         "stderr": {
             "class": "logging.StreamHandler",

@@ -5,10 +5,10 @@ log, metrics, flask-smorest, the response schema): the ceiling for ``/wx/me``.""
 from datetime import datetime, timezone
 
 from wxlogin import create_app
-from wxlogin.blueprint import Blueprint
+from wxlogin.api.blueprint import Blueprint
 from wxlogin.extensions import api
-from wxlogin.schemas import UserSchema
-from wxlogin.user_cache import UserSnapshot
+from wxlogin.api.schemas import UserSchema
+from wxlogin.security.user_cache import UserSnapshot
 
 NOW = datetime.now(timezone.utc)
 USER = UserSnapshot(1, "wxbench000000001", "o" * 28, None, None, None, None, NOW, NOW, False, 0)

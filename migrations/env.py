@@ -4,7 +4,7 @@ from logging.config import fileConfig
 import sqlalchemy as sa
 from flask import current_app
 
-from wxlogin.database import engine_options
+from wxlogin.database.engine import engine_options
 
 from alembic import context
 

@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 from wxlogin import MIGRATIONS, create_app
 from wxlogin.config import normalize_database_url
 from wxlogin.extensions import db
-from wxlogin.simulator import Simulator, create_simulator_app
+from wxlogin.wechat.simulator.core import Simulator, create_simulator_app
 
 APPID = "wxtest00000000001"
 SECRET = "test-secret-of-app-one"

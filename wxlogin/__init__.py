@@ -11,20 +11,21 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
-from . import redaction
-from . import ratelimit, request_log, tokens
+from .security import redaction
+from .security import ratelimit, tokens
+from .ops import request_log
 from .cli import register_commands
-from .crypto import SessionKeyCipher
-from . import database
-from .database import engine_options
+from .security.crypto import SessionKeyCipher
+from .database import engine as database
+from .database.engine import engine_options
 from .errors import register_errorhandlers
 from .extensions import api, db, jwt, limiter, migrate
-from .method_override import MethodOverrideMiddleware
-from .redis_trust import RedisTrust
-from .revocation import DatabaseRevocations, RedisRevocations
-from .user_cache import UserCache
-from .simulator import Simulator, SimulatorAdapter, init_simulator
-from .wechat import WeChatClient
+from .ops.method_override import MethodOverrideMiddleware
+from .security.redis_trust import RedisTrust
+from .security.revocation import DatabaseRevocations, RedisRevocations
+from .security.user_cache import UserCache
+from .wechat.simulator.core import Simulator, SimulatorAdapter, init_simulator
+from .wechat.client import WeChatClient
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -139,7 +140,7 @@ def connect_redis(redis_url):
 
 
 def register_blueprints(app):
-    from . import auth, data, health, wxplatform
+    from .api import auth, data, health, platform as wxplatform
 
     for module in (auth, data, health, wxplatform):
         api.register_blueprint(module.blp)

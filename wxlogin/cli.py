@@ -6,10 +6,10 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from werkzeug.serving import run_simple
 
-from .audit import purge_old, recent_attempts
+from .accounts.audit import purge_old, recent_attempts
 from .extensions import db
 from .models import MAX_ID, Identity, User, utcnow
-from .simulator import Simulator, create_simulator_app
+from .wechat.simulator.core import Simulator, create_simulator_app
 
 users_cli = AppGroup("users", help="Switch users off and on.")
 tokens_cli = AppGroup("tokens", help="Token revocation upkeep.")
@@ -120,7 +120,7 @@ def reencrypt_session_keys():
 
     Run after putting a new key first in SESSION_KEY_ENCRYPTION_KEYS, then drop the old one.
     """
-    from .users import cipher, owner_of
+    from .accounts.users import cipher, owner_of
 
     moved = unreadable = 0
     for identity in db.session.scalars(sa.select(Identity).where(Identity.session_key.is_not(None))):

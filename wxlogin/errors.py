@@ -9,7 +9,7 @@ import logging
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import request_log
+from .ops import request_log
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def handle_http_exception(error):
 def handle_unexpected_error(error):
     """500 with a request id: the traceback goes to the log, nothing of it to the client.
     An unreachable, frozen or restarting database is 503 instead (safe to retry)."""
-    from .database import is_unavailable
+    from .database.engine import is_unavailable
 
     original = getattr(error, "original_exception", None) or error
     if is_unavailable(original):

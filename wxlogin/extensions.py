@@ -7,8 +7,8 @@ from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
-from .jwt_manager import CachingJWTManager
-from .schemas import ErrorSchema
+from .security.jwt_manager import CachingJWTManager
+from .api.schemas import ErrorSchema
 
 
 class Base(DeclarativeBase):

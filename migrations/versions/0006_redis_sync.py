@@ -23,7 +23,7 @@ def upgrade():
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_bin",
     )
-    op.bulk_insert(table, [{"id": 1, "missed": 0}])  # the one row (wxlogin.redis_trust)
+    op.bulk_insert(table, [{"id": 1, "missed": 0}])  # the one row (wxlogin.security.redis_trust)
 
 
 def downgrade():

@@ -1,0 +1,119 @@
+"""POST /wx/phone: the access token shared by all processes, and the number on the user."""
+
+import threading
+import uuid
+
+import requests
+from datetime import timedelta
+
+
+from wxlogin.extensions import db
+from wxlogin.models import AccessToken, User, utcnow
+
+from ..conftest import OTHER_APPID
+
+
+def phone(client, token, code):
+    return client.post("/wx/phone", json={"code": code}, headers={"Authentication": token})
+
+
+def fresh(code):
+    """A phone code the simulator has not seen (codes are single-use there, as at WeChat)."""
+    return f"{code}:{uuid.uuid4().hex}"
+
+
+def test_the_number_is_returned_and_stored(client, app, login, simulator):
+    tokens = login()
+    response = phone(client, tokens["access_token"], fresh("sim-phone:13800138000"))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {
+        "phone_number": "13800138000", "pure_phone_number": "13800138000", "country_code": "86",
+    }
+    me = client.get("/wx/me", headers={"Authentication": tokens["access_token"]}).get_json()
+    assert me["phone_number"] == "13800138000"
+
+
+def test_the_access_token_is_cached(client, app, login, simulator):
+    token = login()["access_token"]
+    before = simulator.calls["stable_token"]
+    for number in range(3):
+        assert phone(client, token, fresh(f"sim-phone:1380000000{number}")).status_code == 200
+    assert simulator.calls["stable_token"] == before + 1
+    with app.app_context():
+        row = db.session.get(AccessToken, "wxtest00000000001")
+        assert row.token.startswith("v1:")  # encrypted at rest
+        assert row.lease_until is None
+
+
+def test_code_errors_are_400_not_401(client, login):
+    token = login()["access_token"]
+    assert phone(client, token, "sim-phone:13800138000:once").status_code == 200
+    used = phone(client, token, "sim-phone:13800138000:once")
+    assert (used.status_code, used.get_json()["error"]) == (400, "code_used")
+    bad = phone(client, token, "nonsense")
+    assert (bad.status_code, bad.get_json()["error"]) == (400, "invalid_code")
+
+
+def test_a_watermark_of_another_app_is_502(client, app, login):
+    tokens = login()
+    response = phone(client, tokens["access_token"], fresh("sim-phone-other-app:13800138000"))
+    assert (response.status_code, response.get_json()["error"]) == (502, "upstream_error")
+    with app.app_context():
+        assert db.session.get(User, tokens["user"]["id"]).phone_number is None
+
+
+def test_each_app_has_its_own_access_token(client, login, simulator):
+    before = simulator.calls["stable_token"]
+    assert phone(client, login("amy")["access_token"], fresh("sim-phone:1")).status_code == 200
+    assert phone(client, login("amy", appid=OTHER_APPID)["access_token"], fresh("sim-phone:2")).status_code == 200
+    assert simulator.calls["stable_token"] == before + 2
+
+
+def test_a_refused_access_token_is_replaced_once(client, app, login, simulator):
+    """WeChat says 40001 (a token it no longer knows, though we think it valid): one normal
+    fetch gets the current token, no forced refresh."""
+    token = login()["access_token"]
+    assert phone(client, token, fresh("sim-phone:1")).status_code == 200
+    with app.app_context():
+        cipher = app.extensions["session_key_cipher"]
+        db.session.get(AccessToken, "wxtest00000000001").token = cipher.encrypt(
+            "sim-at-forgotten", "access_token:wxtest00000000001"
+        )
+        db.session.commit()
+    before = simulator.calls["stable_token"]
+    assert phone(client, token, fresh("sim-phone:2")).status_code == 200
+    assert simulator.calls["stable_token"] == before + 1
+
+
+def test_an_expired_access_token_is_fetched_once_for_a_burst(client, app, login, simulator):
+    token = login()["access_token"]
+    assert phone(client, token, fresh("sim-phone:1")).status_code == 200
+    with app.app_context():
+        db.session.get(AccessToken, "wxtest00000000001").expires_at = utcnow() - timedelta(hours=1)
+        db.session.commit()
+    before = simulator.calls["stable_token"]
+    barrier = threading.Barrier(20)
+    statuses = []
+
+    def ask(number):
+        barrier.wait()
+        statuses.append(phone(app.test_client(), token, fresh(f"sim-phone:139{number:08d}")).status_code)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 20
+    assert simulator.calls["stable_token"] == before + 1
+
+
+def test_a_refresher_that_fails_releases_the_lease(client, app, login, simulator):
+    token = login()["access_token"]
+    requests.post(f"{simulator.url}/simulator/fail", json={"api": "stable_token", "errcode": 45009}, timeout=5)
+    failed = phone(client, token, fresh("sim-phone:1"))
+    assert (failed.status_code, failed.get_json()["error"]) == (502, "upstream_error")
+    with app.app_context():
+        row = db.session.get(AccessToken, "wxtest00000000001")
+        assert (row.lease_until, row.lease_owner, row.token) == (None, None, None)
+    assert phone(client, token, fresh("sim-phone:1")).status_code == 200

@@ -1,0 +1,1 @@
+"""The HTTP API: one blueprint per resource, and how routes are declared."""

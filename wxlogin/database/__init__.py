@@ -1,0 +1,1 @@
+"""Database plumbing: engine settings, the per-request time budget, retries."""

@@ -1,0 +1,1 @@
+"""Running it: the request log, metrics, the method override and the gunicorn worker."""

@@ -1,0 +1,88 @@
+"""One structured log line per request, and the request id that ties a request together.
+
+The id is the caller's ``X-Request-ID`` when it is a sane token (a load balancer's or the
+mini program's own), else a new one; it is echoed in the response, put on every log record
+made while the request runs, and quoted in 500 answers. The line holds the method, the
+route *template* (never the path or the query), status, duration and user id: no token,
+no secret and no body ever goes in.
+"""
+
+import logging
+import re
+import time
+import uuid
+
+from flask import g, has_request_context, request
+from pythonjsonlogger.json import JsonFormatter
+
+from . import metrics
+
+from ..security import redaction
+
+log = logging.getLogger("wxlogin.request")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+def request_id():
+    """This request's id (made on first use)."""
+    if "request_id" not in g:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    return g.request_id
+
+
+def _start():
+    g.request_started = time.perf_counter()
+    request_id()  # now, so that every record the request logs carries it
+
+
+def _finish(response):
+    seconds = time.perf_counter() - g.get("request_started", time.perf_counter())
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    method = request.method if request.method in METHODS else "other"  # a client picks it
+    response.headers["X-Request-ID"] = request_id()
+    metrics.observe_request(method, route, response.status_code, seconds)
+    log.info("request", extra={
+        "request_id": g.request_id,
+        "method": method,
+        "route": route,
+        "status": response.status_code,
+        "duration_ms": round(seconds * 1000, 2),
+        "user_id": g.get("user_id"),
+    })
+    return response
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request's id on every record (None outside a request)."""
+
+    def filter(self, record):
+        record.request_id = g.get("request_id") if has_request_context() else None
+        return True
+
+
+class JsonLogFormatter(JsonFormatter):
+    """One JSON object per line: time, level, logger, message, request id and extras."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("fmt", ["levelname", "name", "message", "request_id"])
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("timestamp", "time")  # ISO 8601, UTC
+        kwargs.setdefault("json_ensure_ascii", False)
+        super().__init__(*args, **kwargs)
+
+    def formatException(self, ei):
+        """Tracebacks redacted too: this formatter renders them anew, not from the
+        redacted text the record factory prepared."""
+        return redaction.redact(super().formatException(ei))
+
+    def formatStack(self, stack_info):
+        return redaction.redact(super().formatStack(stack_info))
+
+
+def register(app):
+    # First in, so that the duration covers the other hooks; after_request hooks run in
+    # reverse order, so this one runs last and logs the final status.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
+    app.after_request_funcs.setdefault(None, []).insert(0, _finish)

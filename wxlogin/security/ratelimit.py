@@ -1,0 +1,80 @@
+"""Login rate limits: per client IP (Flask-Limiter on the route) and per WeChat user.
+
+Counters live in Redis when ``REDIS_URL`` is set (shared by every process and host), in
+process memory otherwise. ``off`` switches a limit off.
+"""
+
+import ipaddress
+import logging
+import math
+import time
+
+from flask import current_app
+from flask_limiter import RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from limits import parse_many
+
+from ..errors import ApiError, handle_api_error
+from ..extensions import limiter
+
+log = logging.getLogger(__name__)
+
+MESSAGE = "Too many logins: wait a moment and try again."
+
+
+def ip_limit():
+    # Flask-Limiter parses the limit before it asks ``exempt_when``: "off" is given a
+    # well-formed limit that is never counted, rather than an error line per login.
+    return "1/second" if ip_limit_off() else current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def ip_limit_off():
+    return current_app.config["LOGIN_RATE_LIMIT"] == "off"
+
+
+def client_address():
+    """The client's IP address; IPv6 clients are counted per /64, the block one
+    subscriber usually holds, so that rotating addresses in it does not escape the limit."""
+    address = get_remote_address()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else address
+
+
+def check_user_limit(appid, openid):
+    """Count one login of this WeChat user; 429 ``rate_limited`` past any of its limits."""
+    setting = current_app.config["LOGIN_RATE_LIMIT_PER_USER"]
+    if setting == "off":
+        return
+    key = ("wxlogin", "login-user", appid, openid)
+    for item in parse_many(setting):
+        try:
+            allowed = limiter.limiter.hit(item, *key)
+        except Exception as exc:  # the storage (Redis) is down: let the login through
+            log.warning("per-user rate limit not checked: %s", type(exc).__name__)
+            return
+        if not allowed:
+            raise rate_limited(limiter.limiter.get_window_stats(item, *key).reset_time)
+
+
+def rate_limited(reset_at):
+    retry_after = max(1, math.ceil(reset_at - time.time()))
+    return ApiError(429, "rate_limited", MESSAGE, headers={"Retry-After": str(retry_after)})
+
+
+def handle_limit_exceeded(_error):
+    """Flask-Limiter's 429 for the per-IP limit, in our shape and with Retry-After."""
+    breached = limiter.current_limit  # the limit this request hit, with its window
+    return handle_api_error(rate_limited(breached.reset_at if breached else time.time() + 60))
+
+
+def register(app):
+    app.register_error_handler(RateLimitExceeded, handle_limit_exceeded)
+    # Flask-Limiter checks app-wide and blueprint limits in a hook before every request;
+    # we set none (each limited route checks its own, in its decorator), so the hook only
+    # costs time on every protected request.
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:  # absent when RATELIMIT_ENABLED is off
+        hooks.remove(limiter._check_request_limit)

@@ -1,0 +1,1 @@
+"""An offline WeChat for development and tests."""
