@@ -26,8 +26,9 @@ bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
 if worker_class == "gevent":
-    # Patch before anything imports ssl or socket: the log configuration below imports the
-    # app (its JSON formatter) in the master, and workers inherit those modules unpatched.
+    # Patch before anything imports ssl or socket: workers inherit the master's modules, and
+    # one imported unpatched stays unpatched. (The master itself loads only wxlogin.ops.logs
+    # and the worker class, never the app: see test_gunicorn_master_imports_no_app.)
     import gevent
     from gevent import monkey
 
@@ -96,8 +97,8 @@ def on_exit(_server):
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "wxlogin.ops.request_log.RequestIdFilter"}},
-    "formatters": {"json": {"()": "wxlogin.ops.request_log.JsonLogFormatter"}},
+    "filters": {"request_id": {"()": "wxlogin.ops.logs.RequestIdFilter"}},
+    "formatters": {"json": {"()": "wxlogin.ops.logs.JsonLogFormatter"}},
     "handlers": {
         "stderr": {
             "class": "logging.StreamHandler",

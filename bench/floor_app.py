@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 from wxlogin import create_app
 from wxlogin.api.blueprint import Blueprint
-from wxlogin.extensions import api
 from wxlogin.api.schemas import UserSchema
+from wxlogin.extensions import api
 from wxlogin.security.user_cache import UserSnapshot
 
 NOW = datetime.now(timezone.utc)

@@ -11,9 +11,8 @@ import argparse
 import json
 from contextlib import ExitStack
 
-import sqlalchemy as sa
-
 import harness
+import sqlalchemy as sa
 
 # The simulator's openid/unionid for "sim:user<i>": "o" + base64url(sha256(seed))[:27].
 _STABLE_ID = "'o' || substr(translate(encode(sha256(convert_to({seed}, 'UTF8')), 'base64'), '+/', '-_'), 1, 27)"

@@ -18,10 +18,11 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 from werkzeug.serving import make_server
 
-from wxlogin import MIGRATIONS, create_app
+from wxlogin import create_app
 from wxlogin.config import normalize_database_url
+from wxlogin.database.engine import MIGRATIONS
 from wxlogin.extensions import db
-from wxlogin.wechat.simulator.core import Simulator, create_simulator_app
+from wxlogin.wechat.simulator import Simulator, create_simulator_app
 
 APPID = "wxtest00000000001"
 SECRET = "test-secret-of-app-one"

@@ -6,7 +6,12 @@ import pytest
 import requests
 
 from wxlogin import create_app
-from wxlogin.config import SIMULATOR_APPID, ConfigError, normalize_database_url, parse_apps
+from wxlogin.config import (
+    SIMULATOR_APPID,
+    ConfigError,
+    normalize_database_url,
+    parse_apps,
+)
 
 from .conftest import LiveServer
 

@@ -20,7 +20,7 @@ def test_the_unionid_migration_keeps_users_and_merges_shared_unionids(app):
     """0002 -> 0003: every user keeps id and notes; users sharing a unionid become one."""
     from flask_migrate import downgrade, upgrade
 
-    from wxlogin import MIGRATIONS
+    from wxlogin.database.engine import MIGRATIONS
 
     rows = [  # appid, openid, unionid
         ("wxA", "oA1", "u-shared"),

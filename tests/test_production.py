@@ -9,7 +9,16 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from .processes import APPID, JWT_KEY, SECRET, flask, production_env, start_gunicorn, start_simulator, stop
+from .processes import (
+    APPID,
+    JWT_KEY,
+    SECRET,
+    flask,
+    production_env,
+    start_gunicorn,
+    start_simulator,
+    stop,
+)
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@
 Redis when TEST_REDIS_URL is given: they agree on tokens at once."""
 
 import itertools
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 
 import jwt

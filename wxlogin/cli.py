@@ -7,9 +7,11 @@ from flask.cli import AppGroup, with_appcontext
 from werkzeug.serving import run_simple
 
 from .accounts.audit import purge_old, recent_attempts
+from .accounts.session_keys import reencrypt_all
 from .extensions import db
 from .models import MAX_ID, Identity, User, utcnow
-from .wechat.simulator.core import Simulator, create_simulator_app
+from .security.token_store import token_store
+from .wechat.simulator import Simulator, create_simulator_app
 
 users_cli = AppGroup("users", help="Switch users off and on.")
 tokens_cli = AppGroup("tokens", help="Token revocation upkeep.")
@@ -110,7 +112,7 @@ def purge_logins():
 @tokens_cli.command("purge")
 def purge_tokens():
     """Forget revocations whose tokens have all expired (also done automatically)."""
-    count = current_app.extensions["revocations"].purge()
+    count = token_store().purge()
     click.echo(f"purged {count} expired revocations")
 
 
@@ -120,23 +122,10 @@ def reencrypt_session_keys():
 
     Run after putting a new key first in SESSION_KEY_ENCRYPTION_KEYS, then drop the old one.
     """
-    from .accounts.users import cipher, owner_of
-
-    moved = unreadable = 0
-    for identity in db.session.scalars(sa.select(Identity).where(Identity.session_key.is_not(None))):
-        if cipher().is_current(identity.session_key):
-            continue
-        owner = owner_of(identity.appid, identity.openid)
-        clear = cipher().decrypt(identity.session_key, owner)
-        if clear is None:
-            unreadable += 1
-            continue
-        identity.session_key = cipher().encrypt(clear, owner)
-        moved += 1
-    db.session.commit()
+    moved, unreadable = reencrypt_all()
     click.echo(f"re-encrypted {moved} session keys; {unreadable} unreadable (their users log in again)")
 
 
-def register_commands(app):
+def init_app(app):
     for command in (simulator_command, users_cli, tokens_cli, session_keys_cli):
         app.cli.add_command(command)

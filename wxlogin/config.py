@@ -24,8 +24,24 @@ MIN_JWT_KEY_LENGTH = 32  # bytes of an HMAC-SHA256 key; PyJWT warns below this
 MAX_BODY_BYTES = 64 * 1024
 
 
+# Flask's own settings; each concern's ``init_app`` adds the defaults of its library.
+FLASK_DEFAULTS = {
+    "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
+    "PROVIDE_AUTOMATIC_OPTIONS": False,  # OPTIONS would answer an empty text/html 200
+}
+
+
 class ConfigError(RuntimeError):
     """The environment cannot run the service; the message says which variable to set."""
+
+
+def init_app(app, overrides=None):
+    """Flask's defaults, then the environment, then ``overrides`` (e.g. from tests), then
+    the mode's own defaults, or a refusal to start (``finalize``)."""
+    app.config.from_mapping(FLASK_DEFAULTS)
+    app.config.update(from_environ())
+    app.config.update(overrides or {})
+    finalize(app)
 
 
 def from_environ(environ=os.environ):

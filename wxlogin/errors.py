@@ -1,7 +1,7 @@
 """Every error is JSON ``{"error": slug, "message": sentence[, "details": ...]}`` (API.md).
 
-Routes raise ``ApiError``; Flask's and werkzeug's own errors (404, 405, 413, webargs' 422)
-and anything unexpected are turned into the same shape here.
+Code raises ``ApiError`` with a ``messages.Problem``; Flask's and werkzeug's own errors (404,
+405, 413, webargs' 422) and anything unexpected are turned into the same shape here.
 """
 
 import logging
@@ -9,7 +9,9 @@ import logging
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from .ops import request_log
+from . import messages
+from .database.errors import is_unavailable
+from .ops.request_log import request_id as current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -17,29 +19,31 @@ log = logging.getLogger(__name__)
 _ARG_LOCATIONS = {"json", "query", "view_args", "form", "headers"}
 
 _HTTP_ERRORS = {
-    400: ("invalid_request", "The request is malformed: send a JSON body with the documented fields."),
-    404: ("not_found", "There is nothing at this URL: check the route and the id."),
-    405: ("method_not_allowed", "This route does not accept {method}."),
-    413: ("payload_too_large", "The body is larger than 64 KiB."),
-    422: ("invalid_request", "Some fields are missing or invalid: see details."),
-    429: ("rate_limited", "Too many requests: wait a moment and try again."),
+    400: messages.MALFORMED,
+    404: messages.NOT_FOUND,
+    405: messages.METHOD_NOT_ALLOWED,
+    413: messages.PAYLOAD_TOO_LARGE,
+    422: messages.FIELDS_INVALID,
+    429: messages.TOO_MANY_REQUESTS,
 }
+
+RETRY_AFTER = "2"  # seconds: a database restart or failover takes about this long
 
 
 class ApiError(Exception):
-    """An error the client can act on, rendered as API.md's JSON error body."""
+    """An error the client can act on: one of ``messages``' problems, rendered as API.md's
+    JSON error body."""
 
-    def __init__(self, status, slug, message, *, details=None, headers=None):
-        super().__init__(message)
-        self.status = status
-        self.slug = slug
-        self.message = message
+    def __init__(self, problem, *, details=None, headers=None):
+        super().__init__(problem.message)
+        self.status, self.slug, self.message = problem
         self.details = details
         self.headers = headers or {}
 
 
-def error_response(status, slug, message, details=None, headers=None):
-    body = {"error": slug, "message": message}
+def error_response(problem, details=None, headers=None, **placeholders):
+    status, slug, message = problem
+    body = {"error": slug, "message": message.format(**placeholders) if placeholders else message}
     if details:
         body["details"] = details
     response = jsonify(body)
@@ -49,40 +53,28 @@ def error_response(status, slug, message, details=None, headers=None):
 
 
 def handle_api_error(error):
-    return error_response(error.status, error.slug, error.message, error.details, error.headers)
+    return error_response((error.status, error.slug, error.message), error.details, error.headers)
 
 
 def handle_http_exception(error):
     """Flask's own errors and webargs' validation errors, in our shape."""
     if error.code is None or error.code >= 500:
         return handle_unexpected_error(error)
-    if error.code in _HTTP_ERRORS:
-        slug, message = _HTTP_ERRORS[error.code]
-        message = message.replace("{method}", request.method)
-    else:
-        slug, message = _slug(error.name), error.description
+    problem = _HTTP_ERRORS.get(error.code) or messages.Problem(error.code, _slug(error.name), error.description)
     data = getattr(error, "data", None) or {}
     headers = dict(data.get("headers") or {})
     allow = error.get_headers() if error.code == 405 else []
     headers.update((k, v) for k, v in allow if k == "Allow")
-    return error_response(
-        error.code,
-        slug,
-        message,
-        details=_field_errors(data.get("messages")),
-        headers=headers,
-    )
+    return error_response(problem, _field_errors(data.get("messages")), headers, method=request.method)
 
 
 def handle_unexpected_error(error):
     """500 with a request id: the traceback goes to the log, nothing of it to the client.
     An unreachable, frozen or restarting database is 503 instead (safe to retry)."""
-    from .database.engine import is_unavailable
-
     original = getattr(error, "original_exception", None) or error
     if is_unavailable(original):
         return _database_unavailable(original)
-    request_id = request_log.request_id()
+    request_id = current_request_id()
     log.error(
         "unhandled %s on %s %s [request_id=%s]",
         type(original).__name__,
@@ -91,40 +83,11 @@ def handle_unexpected_error(error):
         request_id,
         exc_info=original,
     )
-    return error_response(
-        500,
-        "internal_error",
-        f"Something went wrong on our side; quote request id {request_id} if you report it.",
-        headers={"X-Request-ID": request_id},
-    )
-
-
-def _field_errors(messages):
-    if not messages:
-        return None
-    if set(messages) <= _ARG_LOCATIONS:
-        merged = {}
-        for location_errors in messages.values():
-            if isinstance(location_errors, dict):
-                merged.update(location_errors)
-            else:  # e.g. webargs' {"json": ["Invalid JSON body."]}
-                merged.setdefault("_body", []).extend(location_errors)
-        return merged
-    return messages
-
-
-def _slug(name):
-    return name.lower().replace(" ", "_").replace("-", "_")
-
-
-RETRY_AFTER = "2"  # seconds: a database restart or failover takes about this long
+    return error_response(messages.INTERNAL_ERROR, headers={"X-Request-ID": request_id}, request_id=request_id)
 
 
 def database_unavailable():
-    return error_response(
-        503, "database_unavailable", "The database does not answer: try again in a moment.",
-        headers={"Retry-After": RETRY_AFTER},
-    )
+    return error_response(messages.DATABASE_UNAVAILABLE, headers={"Retry-After": RETRY_AFTER})
 
 
 def _database_unavailable(error):
@@ -136,7 +99,25 @@ def _database_unavailable(error):
     return database_unavailable()
 
 
-def register_errorhandlers(app):
+def _field_errors(messages_by_location):
+    if not messages_by_location:
+        return None
+    if set(messages_by_location) <= _ARG_LOCATIONS:
+        merged = {}
+        for location_errors in messages_by_location.values():
+            if isinstance(location_errors, dict):
+                merged.update(location_errors)
+            else:  # e.g. webargs' {"json": ["Invalid JSON body."]}
+                merged.setdefault("_body", []).extend(location_errors)
+        return merged
+    return messages_by_location
+
+
+def _slug(name):
+    return name.lower().replace(" ", "_").replace("-", "_")
+
+
+def init_app(app):
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected_error)

@@ -131,8 +131,9 @@ class RevokedToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class AccessToken(db.Model):
-    """A mini program's WeChat access token, shared by every process (encrypted at rest).
+class AppToken(db.Model):
+    """A mini program's WeChat access token (``wechat.app_token``), shared by every process
+    (encrypted at rest). Not one of our own access tokens: those are JWTs, never stored.
 
     ``expires_at`` is when to stop using it (a margin before WeChat's expiry). The lease is
     the refresh lock: the process whose atomic conditional UPDATE sets ``lease_owner`` fetches

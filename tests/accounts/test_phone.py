@@ -2,13 +2,12 @@
 
 import threading
 import uuid
-
-import requests
 from datetime import timedelta
 
+import requests
 
 from wxlogin.extensions import db
-from wxlogin.models import AccessToken, User, utcnow
+from wxlogin.models import AppToken, User, utcnow
 
 from ..conftest import OTHER_APPID
 
@@ -40,7 +39,7 @@ def test_the_access_token_is_cached(client, app, login, simulator):
         assert phone(client, token, fresh(f"sim-phone:1380000000{number}")).status_code == 200
     assert simulator.calls["stable_token"] == before + 1
     with app.app_context():
-        row = db.session.get(AccessToken, "wxtest00000000001")
+        row = db.session.get(AppToken, "wxtest00000000001")
         assert row.token.startswith("v1:")  # encrypted at rest
         assert row.lease_until is None
 
@@ -75,8 +74,8 @@ def test_a_refused_access_token_is_replaced_once(client, app, login, simulator):
     token = login()["access_token"]
     assert phone(client, token, fresh("sim-phone:1")).status_code == 200
     with app.app_context():
-        cipher = app.extensions["session_key_cipher"]
-        db.session.get(AccessToken, "wxtest00000000001").token = cipher.encrypt(
+        cipher = app.extensions["cipher"]
+        db.session.get(AppToken, "wxtest00000000001").token = cipher.encrypt(
             "sim-at-forgotten", "access_token:wxtest00000000001"
         )
         db.session.commit()
@@ -89,7 +88,7 @@ def test_an_expired_access_token_is_fetched_once_for_a_burst(client, app, login,
     token = login()["access_token"]
     assert phone(client, token, fresh("sim-phone:1")).status_code == 200
     with app.app_context():
-        db.session.get(AccessToken, "wxtest00000000001").expires_at = utcnow() - timedelta(hours=1)
+        db.session.get(AppToken, "wxtest00000000001").expires_at = utcnow() - timedelta(hours=1)
         db.session.commit()
     before = simulator.calls["stable_token"]
     barrier = threading.Barrier(20)
@@ -114,6 +113,6 @@ def test_a_refresher_that_fails_releases_the_lease(client, app, login, simulator
     failed = phone(client, token, fresh("sim-phone:1"))
     assert (failed.status_code, failed.get_json()["error"]) == (502, "upstream_error")
     with app.app_context():
-        row = db.session.get(AccessToken, "wxtest00000000001")
+        row = db.session.get(AppToken, "wxtest00000000001")
         assert (row.lease_until, row.lease_owner, row.token) == (None, None, None)
     assert phone(client, token, fresh("sim-phone:1")).status_code == 200

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from wxlogin.extensions import db
 from wxlogin.models import Identity, User
-from wxlogin.wechat.simulator.core import _stable_id
+from wxlogin.wechat.simulator.rules import _stable_id
 
 from ..conftest import APPID, OTHER_APPID, SECRET, fresh_code
 

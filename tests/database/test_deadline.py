@@ -10,7 +10,7 @@ import pytest
 
 from wxlogin import create_app
 
-from ..conftest import REDIS_URL, app_config, fresh_code, free_port
+from ..conftest import REDIS_URL, app_config, free_port, fresh_code
 
 TIMEOUT = 2  # DATABASE_TIMEOUT here (libpq's connect timeout has whole seconds, at least 2)
 

@@ -7,7 +7,7 @@ import pymysql
 import pytest
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from wxlogin.database.engine import is_unavailable
+from wxlogin.database.errors import is_unavailable
 
 
 def wrapped(error):

@@ -9,7 +9,16 @@ from pathlib import Path
 
 import requests
 
-from .servers import BIN, ROOT, ChildServer, alive, children, cmdlines, free_port, wait_port
+from .servers import (
+    BIN,
+    ROOT,
+    ChildServer,
+    alive,
+    children,
+    cmdlines,
+    free_port,
+    wait_port,
+)
 
 
 class Gunicorn(ChildServer):

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from .load import DATABASE_TIMEOUT, Load, call
 from .conftest import log_problems
+from .load import DATABASE_TIMEOUT, Load, call
 from .mariadb import PrivateMariaDB
 from .report import Report
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from wxlogin.ops.request_log import JsonLogFormatter, RequestIdFilter
+from wxlogin.ops.logs import JsonLogFormatter, RequestIdFilter
 
 
 def request_lines(caplog):
@@ -65,11 +65,11 @@ def test_records_logged_during_a_request_carry_its_id(app, caplog):
 
 
 def test_json_lines_have_the_fields_and_a_utc_time():
-    record = logging.LogRecord("wxlogin.accounts.users", logging.WARNING, __file__, 1, "odd %s", ("thing",), None)
+    record = logging.LogRecord("wxlogin.accounts.login", logging.WARNING, __file__, 1, "odd %s", ("thing",), None)
     RequestIdFilter().filter(record)
     line = json.loads(JsonLogFormatter().format(record))
     assert (line["level"], line["logger"], line["message"], line["request_id"]) == (
-        "WARNING", "wxlogin.accounts.users", "odd thing", None)
+        "WARNING", "wxlogin.accounts.login", "odd thing", None)
     assert line["time"].endswith("+00:00")
 
 

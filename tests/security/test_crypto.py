@@ -6,9 +6,9 @@ import os
 import sqlalchemy as sa
 
 from wxlogin import create_app
+from wxlogin.accounts.session_keys import session_key_of
 from wxlogin.extensions import db
 from wxlogin.models import Identity
-from wxlogin.accounts.users import session_key_of
 
 from ..conftest import app_config, fresh_code
 

@@ -10,7 +10,6 @@ from wxlogin.extensions import db
 from wxlogin.models import User
 
 
-
 def me(client, **headers):
     return client.get("/wx/me", headers=headers)
 

@@ -152,7 +152,7 @@ def test_a_restarted_redis_never_hands_out_a_version_a_process_still_holds(app, 
 
 
 def test_a_reload_copies_every_revocation_in_batches(app, login, monkeypatch):
-    monkeypatch.setattr("wxlogin.security.revocation.LOAD_BATCH", 2)
+    monkeypatch.setattr("wxlogin.security.redis_store.LOAD_BATCH", 2)
     tokens = [login(f"batch{i}")["access_token"] for i in range(5)]
     for token in tokens:
         assert app.test_client().post("/wx/logout", headers={"Authentication": token}).status_code == 200

@@ -18,10 +18,10 @@ def wechat(simulator):
     return WeChatClient({APPID: SECRET}, simulator.url, timeout=WX_TIMEOUT, backoff=0.01)
 
 
-def test_code2session_returns_the_session(wechat):
-    session = wechat.code2session(fresh_code("alice"), APPID)
-    assert session.openid.startswith("o") and session.unionid
-    assert session.session_key not in repr(session)
+def test_code2session_returns_the_wechat_session(wechat):
+    wechat_session = wechat.code2session(fresh_code("alice"), APPID)
+    assert wechat_session.openid.startswith("o") and wechat_session.unionid
+    assert wechat_session.session_key not in repr(wechat_session)
 
 
 def test_busy_is_retried_a_bounded_number_of_times(wechat, simulator):
@@ -60,17 +60,17 @@ def test_unreachable_wechat_leaks_no_secret(caplog):
     assert error.__context__ is None and error.__cause__ is None
 
 
-def test_a_forked_process_gets_its_own_session(wechat):
+def test_a_forked_process_gets_its_own_http_pool(wechat):
     """Pooled sockets must not be shared with a child (gunicorn's preload forks)."""
-    parent = wechat.session
+    parent = wechat.http
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # child
-        os.write(write, b"new" if wechat.session is not parent else b"shared")
+        os.write(write, b"new" if wechat.http is not parent else b"shared")
         os._exit(0)
     os.waitpid(pid, 0)
     assert os.read(read, 10) == b"new"
-    assert wechat.session is parent
+    assert wechat.http is parent
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from wxlogin import create_app
-from wxlogin.wechat.simulator.core import _stable_id
+from wxlogin.wechat.simulator.rules import _stable_id
 
 from ..conftest import APPID, JWT_KEY, OTHER_APPID, OTHER_SECRET, SECRET, free_port
 

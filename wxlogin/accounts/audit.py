@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..database.engine import Every
+from ..database.upkeep import Every
 from ..extensions import db
 from ..models import LoginAttempt, utcnow
 

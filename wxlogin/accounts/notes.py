@@ -2,11 +2,10 @@
 
 import sqlalchemy as sa
 
+from .. import messages
 from ..errors import ApiError
 from ..extensions import db
 from ..models import MAX_ID, Note
-
-NOT_FOUND = "There is no note with that id."
 
 
 def newest_first(user_id):
@@ -34,10 +33,10 @@ def page_of_notes(user_id, page, per_page):
 def get_note(user_id, note_id):
     """The user's note, or 404: another user's note is indistinguishable from a missing one."""
     if not 0 < note_id <= MAX_ID:  # no such row can exist, and PostgreSQL would refuse the id
-        raise ApiError(404, "not_found", NOT_FOUND)
+        raise ApiError(messages.NOTE_NOT_FOUND)
     note = db.session.scalar(sa.select(Note).where(Note.id == note_id, Note.user_id == user_id))
     if note is None:
-        raise ApiError(404, "not_found", NOT_FOUND)
+        raise ApiError(messages.NOTE_NOT_FOUND)
     return note
 
 

@@ -3,12 +3,18 @@
 from flask import g
 from flask_jwt_extended import current_user, get_jwt
 
-from ..security import login_sessions as sessions
-from .blueprint import Blueprint
+from ..accounts.login import login_with_code
 from ..extensions import limiter
+from ..security import login_sessions
 from ..security.ratelimit import MESSAGE, client_address, ip_limit, ip_limit_off
-from .schemas import LoginResultSchema, LoginSchema, LogoutArgsSchema, RevokedSchema, TokenSchema
-from ..accounts.users import login_with_code
+from .blueprint import Blueprint
+from .schemas import (
+    LoginResultSchema,
+    LoginSchema,
+    LogoutArgsSchema,
+    RevokedSchema,
+    TokenSchema,
+)
 
 blp = Blueprint("auth", __name__, url_prefix="/wx", description="Log in, refresh, log out.")
 
@@ -33,7 +39,7 @@ def login(args):
     """
     user, is_new_user = login_with_code(args["code"], args.get("appid"))
     g.user_id = user.id  # for the request log line
-    return {**sessions.issue_tokens(user), "is_new_user": is_new_user}, 200, NO_STORE
+    return {**login_sessions.issue_tokens(user), "is_new_user": is_new_user}, 200, NO_STORE
 
 
 @blp.post("/refresh")
@@ -43,7 +49,7 @@ def login(args):
 def refresh():
     """Spend the refresh token (in the Authentication header) for a new access and refresh
     token. The spent one is revoked; presenting it again revokes its whole login session."""
-    return sessions.rotate(current_user, get_jwt()), 200, NO_STORE
+    return login_sessions.rotate(current_user, get_jwt()), 200, NO_STORE
 
 
 @blp.post("/logout")
@@ -54,7 +60,7 @@ def logout(args):
     """Revoke this login session: the access token and the refresh token issued with it.
     With `?all=true`, every session of the user."""
     if args["all"]:
-        sessions.revoke_all_sessions(current_user.id)
+        login_sessions.revoke_all_sessions(current_user.id)
     else:
-        sessions.revoke_session(get_jwt())
+        login_sessions.revoke_session(get_jwt())
     return {"revoked": True}

@@ -3,6 +3,7 @@
 from flask_jwt_extended import current_user, get_current_user
 
 from ..accounts import notes
+from ..accounts.profile import load_current_user, update_profile
 from .blueprint import Blueprint
 from .schemas import (
     DeletedSchema,
@@ -15,7 +16,6 @@ from .schemas import (
     UserPatchSchema,
     UserSchema,
 )
-from ..accounts.users import load_current_user, update_profile
 
 blp = Blueprint("data", __name__, url_prefix="/wx", description="The caller's own data.")
 

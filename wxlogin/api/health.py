@@ -3,16 +3,16 @@
 import logging
 
 import sqlalchemy as sa
-from flask import Response, current_app
+from flask import Response
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..ops import metrics
-from .blueprint import Blueprint
+from .. import messages
+from ..database.redis_client import RedisError, redis_client
 from ..errors import database_unavailable, error_response
 from ..extensions import db
-from ..security.revocation import RedisError
+from ..ops import metrics
+from .blueprint import Blueprint
 from .schemas import HealthSchema, ReadySchema
-
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +37,14 @@ def readyz():
     configured, Redis. A load balancer sends traffic only to ready instances."""
     if not _database_answers():
         return database_unavailable()
-    redis_client = current_app.extensions.get("redis")
-    if redis_client is not None:
+    redis = redis_client()
+    if redis is not None:
         try:
-            redis_client.ping()
+            redis.ping()
         except RedisError as exc:
             log.error("readiness: Redis unavailable (%s)", type(exc).__name__)
-            return error_response(503, "redis_unavailable", "Redis does not answer.")
-    return {"status": "ok", "database": "ok", "redis": "ok" if redis_client is not None else "not configured"}
+            return error_response(messages.REDIS_UNAVAILABLE)
+    return {"status": "ok", "database": "ok", "redis": "ok" if redis is not None else "not configured"}
 
 
 @blp.get("/metrics")

@@ -1,11 +1,17 @@
 """WeChat platform blueprint: what the mini program asks WeChat about the logged-in user."""
 
-from .blueprint import Blueprint
-from ..wechat.app_token import call_with_access_token
 from ..accounts.phone import store_phone_number
-from .schemas import PhoneCodeSchema, PhoneNumberSchema, SessionCheckSchema, UserInfoSchema, UserSchema
+from ..accounts.profile import load_current_user
+from ..accounts.session_keys import wechat_session_valid
 from ..accounts.userinfo import apply_user_info
-from ..accounts.users import load_current_user, session_key_of, wechat_client
+from .blueprint import Blueprint
+from .schemas import (
+    PhoneCodeSchema,
+    PhoneNumberSchema,
+    SessionCheckSchema,
+    UserInfoSchema,
+    UserSchema,
+)
 
 blp = Blueprint("platform", __name__, url_prefix="/wx", description="WeChat platform data of the caller.")
 
@@ -46,11 +52,4 @@ def check_session():
     """Whether WeChat still holds the session key stored at the caller's last login
     (`wxa/checksession`). `valid: false`: call wx.login() and log in again before anything
     that needs the session key (`/wx/userinfo`)."""
-    identity = load_current_user().identity
-    session_key = session_key_of(identity)
-    if session_key is None:
-        return {"valid": False}
-    valid = call_with_access_token(
-        identity.appid, lambda token: wechat_client().check_session(token, identity.openid, session_key)
-    )
-    return {"valid": valid}
+    return {"valid": wechat_session_valid(load_current_user().identity)}

@@ -1,59 +1,16 @@
 """Marshmallow schemas: request validation, response shapes and the OpenAPI document."""
 
-import unicodedata
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
-
-# --- field types -----------------------------------------------------------------------
-
-
-def _storable(value, *, multiline):
-    """Refuse text no database can keep (NUL, lone surrogates) and stray control characters."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError("Must be valid Unicode text.") from None
-    allowed = "\t\n\r" if multiline else ""
-    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
-        raise ValidationError("Must not contain control characters.")
-
-
-# The same rules as JSON-schema patterns, so that /openapi.json says what is refused.
-LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
-TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
-
-HTTP_URL = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$"
-HTTP_URL_PATTERN = "^https?://[^\\s\\u0000-\\u001f\\u007f-\\u009f]+$"
-
-
-def _documented(pattern, kwargs):
-    kwargs["metadata"] = {"pattern": pattern, **kwargs.get("metadata", {})}
-    return kwargs
-
-
-class Line(fields.String):
-    """One line of text: no control characters."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**_documented(LINE_PATTERN, kwargs))
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        _storable(value, multiline=False)
-        return value
-
-
-class Text(fields.String):
-    """Free text: newlines and tabs allowed, other control characters not."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**_documented(TEXT_PATTERN, kwargs))
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        _storable(value, multiline=True)
-        return value
-
+from ..validation import Line, ProfileSchema, Text
 
 # --- errors ----------------------------------------------------------------------------
 
@@ -131,13 +88,8 @@ class RevokedSchema(Schema):
 # --- data ------------------------------------------------------------------------------
 
 
-class UserPatchSchema(Schema):
-    nickname = Line(allow_none=True, validate=validate.Length(1, 64))
-    avatar_url = Line(
-        allow_none=True,
-        validate=[validate.Length(max=1024), validate.Regexp(HTTP_URL)],
-        metadata={"pattern": HTTP_URL_PATTERN, "description": "An http(s) URL"},
-    )
+class UserPatchSchema(ProfileSchema):  # PATCH /wx/me: the profile's own rules
+    pass
 
 
 class NoteSchema(Schema):

@@ -1,28 +1,23 @@
-"""Engine settings per database, telling an unavailable database from a failed statement,
-and retrying a transaction the database chose to abort."""
+"""The engine per database: its settings, SQLite's pragmas, and the request's time budget
+(``deadline``) and clean teardown wired into the app."""
 
-import functools
 import logging
 import math
 import sqlite3
-import sys
-import time
+from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from flask_migrate import upgrade
+from sqlalchemy.exc import SQLAlchemyError
 
+from ..extensions import db, migrate
 from . import deadline
 from .deadline import BudgetedPool
-from ..extensions import db
+from .errors import QuietPoolResets
 
 log = logging.getLogger(__name__)
 
-# Deadlock / serialization failure / lock wait: the database rolled the transaction back and
-# it is safe to run it again.
-_RETRYABLE_MYSQL = {1205, 1213}
-_RETRYABLE_PG = {"40001", "40P01"}
-ATTEMPTS = 5
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def engine_options(url, timeout=None):
@@ -55,35 +50,25 @@ def engine_options(url, timeout=None):
 
 
 def init_app(app):
-    """Each request waits for the database at most DATABASE_TIMEOUT in all (``deadline``),
+    """Flask-SQLAlchemy and Flask-Migrate, with engine options for the configured database.
+
+    Each request waits for the database at most DATABASE_TIMEOUT in all (``deadline``),
     and gives its connection back without turning a lost database into gunicorn's HTML 500.
 
-    Called after Flask-SQLAlchemy's ``init_app``. Teardown functions run last-registered
-    first: ours ends the session before Flask-SQLAlchemy's (left with nothing to do), and
-    the budget, put first in the list, is dropped after every other teardown, so that the
-    pool's rollback on return is bounded too.
+    Teardown functions run last-registered first: ours ends the session before
+    Flask-SQLAlchemy's (left with nothing to do), and the budget, put first in the list, is
+    dropped after every other teardown, so that the pool's rollback on return is bounded too.
     """
     seconds = app.config["DATABASE_TIMEOUT"]
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"], seconds))
+    db.init_app(app)  # before our teardowns, so that they run before its own
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
     app.before_request(lambda: deadline.begin_request(seconds))
     app.teardown_appcontext(_end_session)
     app.teardown_appcontext_funcs.insert(0, lambda _exc: deadline.end_request())
     pool_logger = logging.getLogger(f"{BudgetedPool.__module__}.{BudgetedPool.__name__}")
     if not any(isinstance(f, QuietPoolResets) for f in pool_logger.filters):
         pool_logger.addFilter(QuietPoolResets())
-
-
-class QuietPoolResets(logging.Filter):
-    """SQLAlchemy's pool logs a traceback when a connection it takes back cannot be reset
-    because the database just went away; the connection is discarded, nothing more. Such
-    a record becomes one warning line (an outage would otherwise log one per connection)."""
-
-    def filter(self, record):
-        error = record.exc_info[1] if record.exc_info else None
-        if record.msg == "Exception during reset or similar" and error is not None and is_unavailable(error):
-            record.msg, record.args = "database unavailable (%s) while a connection was returned", (type(error).__name__,)
-            record.exc_info, record.exc_text = None, None
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True
 
 
 def _end_session(_exc):
@@ -98,43 +83,6 @@ def _connect_within_budget(dialect, _record, _cargs, cparams):
     return deadline.connect(dialect, cparams)
 
 
-def is_unavailable(exc):
-    """Whether ``exc`` means the database cannot be reached now (503, retry later), rather
-    than a fault of the statement or of our code (500, with its traceback): refused,
-    dropped, timed out, restarting, out of connections, or a connection SQLAlchemy had to
-    discard. SQLAlchemy wraps the driver's errors, but a few driver calls (e.g. switching
-    autocommit) raise them bare. Drivers file schema errors and the like under
-    OperationalError too, hence the lists."""
-    if isinstance(exc, (DisconnectionError, PoolTimeout)) or getattr(exc, "connection_invalidated", False):
-        return True
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        exc = exc.orig
-    elif not isinstance(exc, _driver_errors()):
-        return False
-    if isinstance(exc, sqlite3.Error):  # sqlite3 says OperationalError of "no such table" too
-        return any(sign in str(exc) for sign in ("locked", "unable to open", "disk I/O"))
-    sqlstate = getattr(exc, "sqlstate", None)
-    if type(exc).__module__.startswith("psycopg"):
-        # No SQLSTATE: the client's own (connection lost, timed out); else connection (08),
-        # resources (53), operator intervention (57: shutdown, statement timeout), system
-        # (58), and a serialization failure or deadlock still there after retries (40).
-        return sqlstate is None or sqlstate[:2] in ("08", "53", "57", "58", "40")
-    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-    # PyMySQL: the client's errors (2000-2999: can't connect, gone away, lost), too many
-    # connections, shutdown in progress, lock wait timeout, deadlock, server killed.
-    return code is None or 2000 <= code < 3000 or code in (1040, 1053, 1205, 1213, 1927, 4031)
-
-
-def _driver_errors():
-    """The loaded drivers' OperationalError and InterfaceError classes."""
-    errors = []
-    for name in ("psycopg", "pymysql"):
-        driver = sys.modules.get(name)
-        if driver is not None:
-            errors += [driver.OperationalError, driver.InterfaceError]
-    return tuple(errors)
-
-
 @sa.event.listens_for(sa.engine.Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record):
     if isinstance(dbapi_connection, sqlite3.Connection):
@@ -144,59 +92,10 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.close()
 
 
-class Every:
-    """True at most once per ``seconds`` in this process: for upkeep done in passing
-    (purging expired rows) without a scheduler. Other processes purge on their own turn;
-    purges are idempotent."""
-
-    def __init__(self, seconds):
-        self.seconds = seconds
-        self._last = float("-inf")
-
-    def due(self):
-        now = time.monotonic()
-        if now - self._last < self.seconds:
-            return False
-        self._last = now
-        return True
-
-
-def read_once(statement, params=None):
-    """The first row of one read, outside the request's transaction.
-
-    For the checks every protected request makes. On PostgreSQL the connection is in
-    autocommit mode (a client-side switch in psycopg), which saves the BEGIN and ROLLBACK
-    round trips a session would send around a single SELECT.
-    """
-    connection = db.engine.connect()
-    if connection.dialect.name == "postgresql":
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-    with connection:
-        return connection.execute(statement, params).first()
-
-
-def _retryable(exc):
-    orig = exc.orig
-    if getattr(orig, "sqlstate", None) in _RETRYABLE_PG:
-        return True
-    if orig.__class__.__module__.startswith("pymysql") and orig.args and orig.args[0] in _RETRYABLE_MYSQL:
-        return True
-    return isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig)
-
-
-def retry_on_conflict(func):
-    """Run ``func`` (one whole transaction) again when the database aborted it for a conflict."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                return func(*args, **kwargs)
-            except DBAPIError as exc:
-                db.session.rollback()
-                if attempt == ATTEMPTS or not _retryable(exc):
-                    raise
-                log.info("%s: transaction aborted by a conflict, retrying", func.__name__)
-                time.sleep(0.01 * attempt)
-
-    return wrapper
+def upgrade_default_database(app):
+    """Development convenience: bring the instance folder's SQLite file to the latest
+    migration at start-up. A configured DATABASE_URL is never migrated implicitly:
+    ``flask db upgrade`` is a deploy step."""
+    if app.config.get("DATABASE_IS_DEFAULT") and app.debug and not app.testing:
+        with app.app_context():
+            upgrade(directory=str(MIGRATIONS))

@@ -2,9 +2,9 @@
 
 The id is the caller's ``X-Request-ID`` when it is a sane token (a load balancer's or the
 mini program's own), else a new one; it is echoed in the response, put on every log record
-made while the request runs, and quoted in 500 answers. The line holds the method, the
-route *template* (never the path or the query), status, duration and user id: no token,
-no secret and no body ever goes in.
+made while the request runs (``logs.REQUEST_ID``), and quoted in 500 answers. The line holds
+the method, the route *template* (never the path or the query), status, duration and user
+id: no token, no secret and no body ever goes in.
 """
 
 import logging
@@ -12,12 +12,10 @@ import re
 import time
 import uuid
 
-from flask import g, has_request_context, request
-from pythonjsonlogger.json import JsonFormatter
+from flask import g, request
 
 from . import metrics
-
-from ..security import redaction
+from .logs import REQUEST_ID
 
 log = logging.getLogger("wxlogin.request")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -29,6 +27,7 @@ def request_id():
     if "request_id" not in g:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        REQUEST_ID.set(g.request_id)
     return g.request_id
 
 
@@ -54,35 +53,13 @@ def _finish(response):
     return response
 
 
-class RequestIdFilter(logging.Filter):
-    """Puts the current request's id on every record (None outside a request)."""
-
-    def filter(self, record):
-        record.request_id = g.get("request_id") if has_request_context() else None
-        return True
+def _forget(_exc):
+    REQUEST_ID.set(None)  # records made after the request carry no id
 
 
-class JsonLogFormatter(JsonFormatter):
-    """One JSON object per line: time, level, logger, message, request id and extras."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("fmt", ["levelname", "name", "message", "request_id"])
-        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
-        kwargs.setdefault("timestamp", "time")  # ISO 8601, UTC
-        kwargs.setdefault("json_ensure_ascii", False)
-        super().__init__(*args, **kwargs)
-
-    def formatException(self, ei):
-        """Tracebacks redacted too: this formatter renders them anew, not from the
-        redacted text the record factory prepared."""
-        return redaction.redact(super().formatException(ei))
-
-    def formatStack(self, stack_info):
-        return redaction.redact(super().formatStack(stack_info))
-
-
-def register(app):
+def init_app(app):
     # First in, so that the duration covers the other hooks; after_request hooks run in
     # reverse order, so this one runs last and logs the final status.
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.after_request_funcs.setdefault(None, []).insert(0, _finish)
+    app.teardown_request(_forget)

@@ -1,10 +1,11 @@
-"""``session_key`` at rest: AES-256-GCM under a key ring.
+"""Secrets at rest (WeChat session keys, the apps' WeChat access tokens): AES-256-GCM under a
+key ring.
 
 The first key encrypts; every key decrypts, so a new key can be put first while rows
 written under the old one stay readable (``flask session-keys reencrypt`` moves them
 over). Keys come from ``SESSION_KEY_ENCRYPTION_KEYS`` (base64 of 32 random bytes each);
 without it they are derived (HKDF) from the JWT signing keys. Each ciphertext is bound to
-its user's ``appid:openid``, so it cannot be moved to another row.
+its owner (a session key to its user's ``appid:openid``), so it cannot be moved to another row.
 """
 
 import base64
@@ -15,13 +16,14 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
 
 from ..config import ConfigError
 
 VERSION = "v1"
 
 
-class SessionKeyCipher:
+class SecretCipher:
     def __init__(self, keys):
         self._keys = {_key_id(key): AESGCM(key) for key in keys}
         self.current = _key_id(keys[0])
@@ -80,3 +82,11 @@ def _decode_key(value):
 def _derive(secret):
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"wxlogin session_key")
     return hkdf.derive(secret.encode())
+
+
+def cipher():
+    return current_app.extensions["cipher"]
+
+
+def init_app(app):
+    app.extensions["cipher"] = SecretCipher.from_config(app.config)

@@ -14,18 +14,12 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
 
-from ..database.engine import read_once
+from .. import messages
 from ..errors import ApiError
 from ..extensions import db
 from ..models import User, utcnow
-from .revocation import DatabaseRevocations
-from .user_cache import SNAPSHOT_QUERY, changed, snapshot_of, version_key
-
-REVOKED = "The token was revoked: log in again."
-
-
-def revocations():
-    return current_app.extensions["revocations"]
+from .token_store import session_key, token_key, token_store
+from .user_versions import changed
 
 
 def issue_tokens(user, sid=None):
@@ -47,10 +41,10 @@ def rotate(user, claims):
     Revoking the spent token is the atomic step: of two requests racing with one refresh
     token, one wins and the other is treated as theft (clients refresh one at a time).
     """
-    first = revocations().revoke(f"jti:{claims['jti']}", _outlives(claims["exp"]))
+    first = token_store().revoke(token_key(claims), _outlives(claims["exp"]))
     if not first:  # the spent token came back: someone copied it
         revoke_session(claims)
-        raise ApiError(401, "token_revoked", REVOKED)
+        raise ApiError(messages.TOKEN_REVOKED)
     return issue_tokens(user, sid=claims["sid"])
 
 
@@ -58,7 +52,7 @@ def revoke_session(claims):
     """Revoke every token of the session of ``claims``, present and future rotations."""
     config = current_app.config
     longest = max(config["JWT_ACCESS_TOKEN_EXPIRES"], config["JWT_REFRESH_TOKEN_EXPIRES"])
-    revocations().revoke(f"sid:{claims['sid']}", _outlives((utcnow() + longest).timestamp()))
+    token_store().revoke(session_key(claims), _outlives((utcnow() + longest).timestamp()))
 
 
 def revoke_all_sessions(user_id):
@@ -70,35 +64,6 @@ def revoke_all_sessions(user_id):
     )
     changed(user_id, critical=True)
     db.session.commit()
-
-
-def check_token(claims, user_id):
-    """``(revoked, user)`` for a verified token: whether it or its whole session was
-    revoked, and a snapshot of its user (None when gone), in one round trip.
-
-    With Redis: one MGET (revocations and the user's version); the snapshot comes from
-    this process's cache when the version is unchanged, else from the database. Without
-    Redis, or when it cannot answer: one query joining the user, their identity and the
-    revocation check (on one connection, whatever the number of requests waiting).
-    """
-    keys = [f"jti:{claims['jti']}", f"sid:{claims['sid']}"]
-    params = {"user_id": user_id, "appid": claims["aud"]}
-    cache = current_app.extensions.get("user_cache")
-    found = revocations().lookup(keys, also=version_key(user_id)) if cache is not None else None
-    if found is None:
-        row = read_once(SNAPSHOT_AND_REVOKED, {**params, "keys": keys})
-        return (bool(row[-1]), snapshot_of(row[:-1])) if row is not None else (False, None)
-    revoked, version = found
-    if revoked:
-        return True, None
-    epoch = cache.epoch  # after the lookup (which may clear the cache), before the read
-    user = cache.get(user_id, params["appid"], version) or cache.load(
-        user_id, params["appid"], version, lambda: snapshot_of(read_once(SNAPSHOT_QUERY, params)), epoch
-    )
-    return False, user
-
-
-SNAPSHOT_AND_REVOKED = SNAPSHOT_QUERY.add_columns(DatabaseRevocations.REVOKED)
 
 
 def _outlives(exp):

@@ -14,12 +14,22 @@ from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 
+from .. import messages
+from ..database.redis_client import REDIS_TIMEOUTS
 from ..errors import ApiError, handle_api_error
 from ..extensions import limiter
+from ..overrides import drop_request_hook
 
 log = logging.getLogger(__name__)
 
-MESSAGE = "Too many logins: wait a moment and try again."
+MESSAGE = messages.TOO_MANY_LOGINS.message  # Flask-Limiter's error_message for the per-IP limit
+
+SETTINGS = {
+    "RATELIMIT_KEY_PREFIX": "wxlogin",
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,  # Redis down: per-process counters meanwhile
+    # A frozen Redis must not hold logins: the limiter's own client gets the same bounds.
+    "RATELIMIT_STORAGE_OPTIONS": REDIS_TIMEOUTS,
+}
 
 
 def ip_limit():
@@ -61,7 +71,7 @@ def check_user_limit(appid, openid):
 
 def rate_limited(reset_at):
     retry_after = max(1, math.ceil(reset_at - time.time()))
-    return ApiError(429, "rate_limited", MESSAGE, headers={"Retry-After": str(retry_after)})
+    return ApiError(messages.TOO_MANY_LOGINS, headers={"Retry-After": str(retry_after)})
 
 
 def handle_limit_exceeded(_error):
@@ -70,11 +80,13 @@ def handle_limit_exceeded(_error):
     return handle_api_error(rate_limited(breached.reset_at if breached else time.time() + 60))
 
 
-def register(app):
+def init_app(app):
+    for name, value in SETTINGS.items():
+        app.config.setdefault(name, value)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, handle_limit_exceeded)
     # Flask-Limiter checks app-wide and blueprint limits in a hook before every request;
     # we set none (each limited route checks its own, in its decorator), so the hook only
     # costs time on every protected request.
-    hooks = app.before_request_funcs.get(None, [])
-    if limiter._check_request_limit in hooks:  # absent when RATELIMIT_ENABLED is off
-        hooks.remove(limiter._check_request_limit)
+    drop_request_hook(app, limiter)

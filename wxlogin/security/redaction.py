@@ -63,3 +63,15 @@ def install():
 
         logging.setLogRecordFactory(redacting_factory)
         _installed = True
+
+
+def init_app(app):
+    """Redact every record of the process, and the configured secrets' values in it."""
+    install()
+    config = app.config
+    add_secrets(
+        *config["WX_APPS"].values(),
+        config["JWT_SECRET_KEY"],
+        *config["JWT_PREVIOUS_SECRET_KEYS"],
+        *config["SESSION_KEY_ENCRYPTION_KEYS"],
+    )

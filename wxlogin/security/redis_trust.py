@@ -8,7 +8,7 @@ complete one, so it is believed only while it is *shown* complete:
 
 - Every write Redis missed is counted in the database (``redis_sync.missed``), in the
   transaction of the change itself, so that both are committed or neither.
-- A reload (``RedisRevocations.load``) copies the database's live revocations into Redis,
+- A reload (``RedisTokenStore.load``) copies the database's live revocations into Redis,
   then sets the marker ``<missed>:<run id>``: the count it read before copying, and the
   Redis server's run id, which is new at every restart and on every failover.
 - Each process reads the count and the run id at most ``CHECK_EVERY`` seconds before it
@@ -26,14 +26,10 @@ import time
 
 import sqlalchemy as sa
 
-from ..database.engine import read_once
+from ..database.redis_client import RedisError
+from ..database.statements import read_once
 from ..extensions import db
 from ..models import RedisSync
-
-try:
-    from redis.exceptions import RedisError
-except ImportError:  # redis is an extra; without it nothing Redis is ever built
-    RedisError = OSError
 
 log = logging.getLogger(__name__)
 

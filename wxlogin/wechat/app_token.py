@@ -1,4 +1,5 @@
-"""Each mini program's WeChat access token, shared by every process, refreshed by one.
+"""Each mini program's WeChat access token (the *app token*, not to be confused with our own
+access tokens, the JWTs), shared by every process, refreshed by one.
 
 The token lives in the ``access_tokens`` table (encrypted like session keys). A process
 that finds it missing or about to expire takes the row's lease (one atomic conditional
@@ -20,9 +21,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from .. import messages
 from ..extensions import db
-from ..models import AccessToken, utcnow
-from ..accounts.users import cipher, wechat_client
+from ..models import AppToken, utcnow
+from ..security.crypto import cipher
+from .client import wechat_client
 from .errors import WeChatError
 
 log = logging.getLogger(__name__)
@@ -31,19 +34,19 @@ EARLY_SECONDS = 300  # stop using a token this long before WeChat's expiry (at m
 REFUSED = {40001, 42001}  # invalid / expired access token
 
 
-def call_with_access_token(appid, call):
+def call_with_app_token(appid, call):
     """``call(token)`` with the app's token; on 40001/42001 once more with a fresh one."""
-    token = access_token(appid)
+    token = app_token(appid)
     try:
         return call(token)
     except WeChatError as error:
         if error.errcode not in REFUSED:
             raise
         log.warning("WeChat refused the access token of %s (errcode %s): refreshing", appid, error.errcode)
-        return call(access_token(appid, refused=token))
+        return call(app_token(appid, refused=token))
 
 
-def access_token(appid, refused=None):
+def app_token(appid, refused=None):
     """A valid token of ``appid``; ``refused``, a token WeChat just rejected, is replaced
     unless another process already did."""
     client = wechat_client()
@@ -63,7 +66,7 @@ def access_token(appid, refused=None):
             finally:
                 _release(appid, owner)
         if time.monotonic() > deadline:
-            raise WeChatError(503, "upstream_unavailable", "WeChat is busy: try again in a moment.")
+            raise WeChatError(messages.WECHAT_BUSY)
         time.sleep(0.05)
 
 
@@ -72,7 +75,7 @@ def _usable(appid, refused):
     # End the request's transaction first: a fresh one sees what other processes committed.
     db.session.commit()
     row = db.session.execute(
-        sa.select(AccessToken.token, AccessToken.expires_at).where(AccessToken.appid == appid)
+        sa.select(AppToken.token, AppToken.expires_at).where(AppToken.appid == appid)
     ).first()
     db.session.commit()
     if row is None or row.token is None or row.expires_at <= utcnow():
@@ -90,15 +93,15 @@ def _take_lease(appid, owner, lease, exists):
     now = utcnow()
     if not exists:
         try:
-            db.session.execute(sa.insert(AccessToken).values(appid=appid))
+            db.session.execute(sa.insert(AppToken).values(appid=appid))
             db.session.commit()
         except IntegrityError:
             db.session.rollback()  # another process made the row first
     taken = db.session.execute(
-        sa.update(AccessToken)
+        sa.update(AppToken)
         .where(
-            AccessToken.appid == appid,
-            sa.or_(AccessToken.lease_until.is_(None), AccessToken.lease_until < now),
+            AppToken.appid == appid,
+            sa.or_(AppToken.lease_until.is_(None), AppToken.lease_until < now),
         )
         .values(lease_until=now + lease, lease_owner=owner)
     ).rowcount
@@ -113,8 +116,8 @@ def _refresh(appid, owner, refused):
         token, expires_in = client.stable_token(appid, force_refresh=True)
     use_for = expires_in - min(EARLY_SECONDS, expires_in // 2)
     db.session.execute(
-        sa.update(AccessToken)
-        .where(AccessToken.appid == appid, AccessToken.lease_owner == owner)
+        sa.update(AppToken)
+        .where(AppToken.appid == appid, AppToken.lease_owner == owner)
         .values(token=cipher().encrypt(token, _owner(appid)), expires_at=utcnow() + timedelta(seconds=use_for))
     )
     db.session.commit()
@@ -125,8 +128,8 @@ def _refresh(appid, owner, refused):
 def _release(appid, owner):
     db.session.rollback()  # whatever a failed refresh left half done
     db.session.execute(
-        sa.update(AccessToken)
-        .where(AccessToken.appid == appid, AccessToken.lease_owner == owner)
+        sa.update(AppToken)
+        .where(AppToken.appid == appid, AppToken.lease_owner == owner)
         .values(lease_until=None, lease_owner=None)
     )
     db.session.commit()

@@ -9,21 +9,23 @@ The app secret travels in the query string, so requests' and urllib3's exception
 (which quote the URL) are never logged, chained or shown: only their class name is.
 """
 
-import contextlib
 import hashlib
 import hmac
 import logging
 import os
-import sys
 import threading
 import time
 from dataclasses import dataclass
 
 import requests
+from flask import current_app
 from requests.adapters import HTTPAdapter
 
+from .. import messages
 from ..ops import metrics
-from .errors import SESSION_INVALID, TIMEOUT, UNREACHABLE, UPSTREAM_ERROR, WeChatError
+from .call_deadline import CallTimeout, whole_call_deadline
+from .errors import SESSION_INVALID, WeChatError
+from .simulator import Simulator, SimulatorAdapter, init_simulator
 
 POOL_SIZE = 100  # pooled keep-alive connections per worker: one per login waiting on WeChat
 
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class WxSession:
+class WeChatSession:
     """What ``code2Session`` gives for one login. ``session_key`` stays on the server."""
 
     openid: str
@@ -39,7 +41,7 @@ class WxSession:
     unionid: str | None = None
 
     def __repr__(self):  # keep session_key out of logs and tracebacks
-        return f"WxSession(openid={self.openid!r}, unionid={self.unionid!r})"
+        return f"WeChatSession(openid={self.openid!r}, unionid={self.unionid!r})"
 
 
 class WeChatClient:
@@ -56,7 +58,7 @@ class WeChatClient:
         self.retries = retries
         self.backoff = backoff
         self.adapter = adapter
-        self._session = None
+        self._http = None
         self._pid = None
         self._lock = threading.Lock()
 
@@ -71,12 +73,13 @@ class WeChatClient:
         openid, session_key = payload.get("openid"), payload.get("session_key")
         if not (isinstance(openid, str) and openid and isinstance(session_key, str) and session_key):
             log.error("WeChat code2Session answer lacks openid/session_key (appid=%s)", appid)
-            raise WeChatError(*UPSTREAM_ERROR)
+            raise WeChatError(messages.WECHAT_UNEXPECTED)
         unionid = payload.get("unionid")
-        return WxSession(openid, session_key, unionid if isinstance(unionid, str) and unionid else None)
+        return WeChatSession(openid, session_key, unionid if isinstance(unionid, str) and unionid else None)
 
     def stable_token(self, appid, force_refresh=False):
-        """An access token of the app (``cgi-bin/stable_token``): ``(token, expires_in)``."""
+        """The app's WeChat access token (``cgi-bin/stable_token``): ``(token, expires_in)``.
+        Not to be confused with our own access tokens (JWTs): ``app_token``."""
         body = {
             "grant_type": "client_credential",
             "appid": appid,
@@ -87,24 +90,24 @@ class WeChatClient:
         token, expires_in = payload.get("access_token"), payload.get("expires_in")
         if not (isinstance(token, str) and token and isinstance(expires_in, int) and expires_in > 0):
             log.error("WeChat stable_token answer lacks access_token/expires_in (appid=%s)", appid)
-            raise WeChatError(*UPSTREAM_ERROR)
+            raise WeChatError(messages.WECHAT_UNEXPECTED)
         return token, expires_in
 
-    def phone_number(self, access_token, code):
+    def phone_number(self, app_token, code):
         """``phone_info`` of a getPhoneNumber button code (``wxa/business/getuserphonenumber``)."""
         payload = self._call(
-            "POST", "/wxa/business/getuserphonenumber", {"access_token": access_token}, {"code": code}
+            "POST", "/wxa/business/getuserphonenumber", {"access_token": app_token}, {"code": code}
         )
         info = payload.get("phone_info")
         if not isinstance(info, dict) or not isinstance(info.get("watermark"), dict):
             log.error("WeChat getuserphonenumber answer lacks phone_info")
-            raise WeChatError(*UPSTREAM_ERROR)
+            raise WeChatError(messages.WECHAT_UNEXPECTED)
         return info
 
-    def check_session(self, access_token, openid, session_key):
+    def check_session(self, app_token, openid, session_key):
         """Whether WeChat still holds ``session_key`` as the user's (``wxa/checksession``)."""
         signature = hmac.new(session_key.encode(), b"", hashlib.sha256).hexdigest()
-        params = {"access_token": access_token, "openid": openid, "signature": signature,
+        params = {"access_token": app_token, "openid": openid, "signature": signature,
                   "sig_method": "hmac_sha256"}
         try:
             self._call("GET", "/wxa/checksession", params)
@@ -144,35 +147,35 @@ class WeChatClient:
         failure = None
         try:
             with whole_call_deadline(self.timeout):
-                response = self.session.request(
+                response = self.http.request(
                     method, self.base_url + path, params=params, json=body, timeout=self.timeout
                 )
         except requests.ConnectTimeout:  # never reached: the code is not spent
-            failure = UNREACHABLE
+            failure = messages.WECHAT_UNREACHABLE
             log.error("WeChat %s unreachable: connection timed out", path)
         except (requests.Timeout, CallTimeout):
-            failure = TIMEOUT
+            failure = messages.WECHAT_TIMEOUT
         except requests.RequestException as exc:
-            failure = UNREACHABLE
+            failure = messages.WECHAT_UNREACHABLE
             log.error("WeChat %s unreachable: %s", path, type(exc).__name__)
         if failure:  # raised outside the except block, so the URL-quoting exception is not chained
-            if failure is TIMEOUT:
+            if failure is messages.WECHAT_TIMEOUT:
                 log.error("WeChat %s timed out after %ss", path, self.timeout)
-            raise WeChatError(*failure)
+            raise WeChatError(failure)
         if response.status_code != 200:
             log.error("WeChat %s answered HTTP %s", path, response.status_code)
-            raise WeChatError(*UPSTREAM_ERROR)
+            raise WeChatError(messages.WECHAT_UNEXPECTED)
         try:
             payload = response.json()  # whatever the content type: WeChat says text/plain
         except (ValueError, RecursionError):
             payload = None
         if not isinstance(payload, dict):
             log.error("WeChat %s answered a body that is not a JSON object", path)
-            raise WeChatError(*UPSTREAM_ERROR)
+            raise WeChatError(messages.WECHAT_UNEXPECTED)
         return payload
 
     @property
-    def session(self):
+    def http(self):
         """One pooled ``requests.Session`` per process, made anew after a fork."""
         if self._pid != os.getpid():
             with self._lock:
@@ -187,38 +190,9 @@ class WeChatClient:
                     session.mount("http://", HTTPAdapter(pool_maxsize=POOL_SIZE))
                     if self.adapter is not None:
                         session.mount(self.base_url, self.adapter)
-                    self._session = session
+                    self._http = session
                     self._pid = os.getpid()
-        return self._session
-
-
-class CallTimeout(Exception):
-    """The whole call took longer than the client's timeout."""
-
-
-@contextlib.contextmanager
-def whole_call_deadline(seconds):
-    """End the call after ``seconds`` in all. requests' timeout bounds each wait for a
-    byte, so a WeChat trickling its answer would hold a login for as long as it trickles.
-    In gevent workers (the production default) a gevent Timeout bounds connecting, sending
-    and reading together; elsewhere (gthread, the development server) each read is bounded.
-    """
-    if not _gevent_patched():
-        yield
-        return
-    import gevent
-
-    timer = gevent.Timeout(seconds, CallTimeout)
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.close()
-
-
-def _gevent_patched():
-    monkey = sys.modules.get("gevent.monkey")
-    return monkey is not None and monkey.is_module_patched("socket")
+        return self._http
 
 
 def _errcode(payload):
@@ -230,3 +204,22 @@ def _errcode(payload):
         return int(raw)
     except (TypeError, ValueError, OverflowError):  # e.g. a string, or Infinity
         return None
+
+
+def wechat_client():
+    return current_app.extensions["wechat"]
+
+
+def init_app(app):
+    """The app's WeChat client; in development without ``WX_APPID``, one that reaches the
+    built-in simulator in-process (also served at ``/_simulator`` for curl)."""
+    wechat = {"base_url": app.config["WX_API_BASE"]}
+    if app.config.get("WX_SIMULATOR_EMBEDDED"):
+        log.warning(
+            "WX_APPID is not set: logging in through the built-in WeChat simulator, also "
+            "served at /_simulator (codes like sim:alice). Development only."
+        )
+        simulator = Simulator(app.config["WX_APPS"], timeout_sleep=app.config["WX_TIMEOUT"] + 1)
+        init_simulator(app, simulator, url_prefix="/_simulator")
+        wechat = {"base_url": "http://simulator.wxlogin.invalid", "adapter": SimulatorAdapter(simulator)}
+    app.extensions["wechat"] = WeChatClient(app.config["WX_APPS"], timeout=app.config["WX_TIMEOUT"], **wechat)

@@ -14,23 +14,19 @@
   ``sim-fail:<errcode>`` that errcode; anything else ``40029``.
 """
 
-import base64
 import hashlib
 import hmac
-import json
-import os
 import secrets
 import time
 
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
+from ..user_data import seal_user_data
+from .answers import error
 
 SCRIPTABLE = {"stable_token", "checksession", "getuserphonenumber"}
 
 
-class PlatformSimulation:
-    """Mixed into ``Simulator``, which provides ``apps``, ``calls``, ``_lock``, ``_first_use``,
+class ServerApis:
+    """Mixed into ``Simulator`` (``rules``), which provides ``apps``, ``calls``, ``_lock``, ``_first_use``,
     ``_scripted_failure``, ``_access_tokens`` (appid -> (token, expiry on the monotonic
     clock)), ``_session_keys`` ((appid, openid) -> the session key last given) and
     ``_scripted`` (api -> failures to answer next)."""
@@ -43,7 +39,7 @@ class PlatformSimulation:
         ``getuserphonenumber``) answer that errcode, or ``"timeout"`` / ``"nonjson"``."""
         api, failure = body.get("api"), body.get("errcode")
         if api not in SCRIPTABLE or failure is None:
-            return _error(40097, f"api must be one of {sorted(SCRIPTABLE)}, with an errcode")
+            return error(40097, f"api must be one of {sorted(SCRIPTABLE)}, with an errcode")
         with self._lock:
             self._scripted.setdefault(api, []).extend([failure] * int(body.get("times", 1)))
         return {"errcode": 0, "errmsg": "ok"}
@@ -63,11 +59,11 @@ class PlatformSimulation:
         if scripted is not None:
             return scripted
         if body.get("grant_type") != "client_credential":
-            return _error(40002, "invalid grant_type")
+            return error(40002, "invalid grant_type")
         if self.apps and appid not in self.apps:
-            return _error(40013, "invalid appid")
+            return error(40013, "invalid appid")
         if self.apps and not secrets.compare_digest(secret, self.apps[appid]):
-            return _error(40125, "invalid appsecret")
+            return error(40125, "invalid appsecret")
         now = time.monotonic()
         with self._lock:
             token, expires = self._access_tokens.get(appid, (None, 0))
@@ -82,18 +78,18 @@ class PlatformSimulation:
             return scripted
         appid = self._app_of_token(args.get("access_token", ""))
         if appid is None:
-            return _error(40001, "invalid credential, access_token is invalid or not latest")
+            return error(40001, "invalid credential, access_token is invalid or not latest")
         code = body.get("code") or ""
         kind, _, rest = code.partition(":")
         if kind == "sim-fail":
             try:
-                return _error(int(rest), "scripted failure")
+                return error(int(rest), "scripted failure")
             except ValueError:
-                return _error(40029, "invalid code")
+                return error(40029, "invalid code")
         if kind not in ("sim-phone", "sim-phone-other-app") or not rest.split(":")[0].isdigit():
-            return _error(40029, "invalid code")
+            return error(40029, "invalid code")
         if not self._first_use(f"phone:{appid}:{code}"):
-            return _error(40163, "code been used")
+            return error(40163, "code been used")
         number = rest.split(":")[0]
         watermark = appid if kind == "sim-phone" else "wxsomeoneelse00000"
         return {
@@ -114,9 +110,9 @@ class PlatformSimulation:
         with self._lock:
             session_key = self._session_keys.get((args.get("appid"), args.get("openid")))
         if session_key is None:
-            return _error(40029, "no login of this user")
+            return error(40029, "no login of this user")
         info = {"nickName": args.get("nickname", "Sim User"), "avatarUrl": args.get("avatar_url", "")}
-        return seal_user_info(session_key, args.get("watermark_appid") or args["appid"], info)
+        return seal_user_data(session_key, args.get("watermark_appid") or args["appid"], info)
 
     def check_session(self, args, _body):
         scripted = self._scripted_answer("checksession")
@@ -124,13 +120,13 @@ class PlatformSimulation:
             return scripted
         appid = self._app_of_token(args.get("access_token", ""))
         if appid is None:
-            return _error(40001, "invalid credential, access_token is invalid or not latest")
+            return error(40001, "invalid credential, access_token is invalid or not latest")
         with self._lock:
             session_key = self._session_keys.get((appid, args.get("openid")))
         expected = hmac.new((session_key or "").encode(), b"", hashlib.sha256).hexdigest()
         signature = str(args.get("signature", ""))
         if session_key is None or not hmac.compare_digest(expected.encode(), signature.encode()):
-            return _error(87009, "invalid signature")
+            return error(87009, "invalid signature")
         return {"errcode": 0, "errmsg": "ok"}
 
     def _app_of_token(self, token):
@@ -140,25 +136,3 @@ class PlatformSimulation:
                 if secrets.compare_digest(token, current) and expires > now:
                     return appid
         return None
-
-
-def _error(errcode, errmsg):
-    return {"errcode": errcode, "errmsg": f"{errmsg}, rid: {secrets.token_hex(6)}"}
-
-
-def seal_user_info(session_key, appid, info):
-    """What wx.getUserInfo gives a client: the user's data encrypted with the session key
-    (AES-128-CBC, PKCS#7, base64), and raw_data signed with sha1(raw_data + session_key)."""
-    raw_data = json.dumps(info, ensure_ascii=False)
-    plain = json.dumps({**info, "watermark": {"timestamp": int(time.time()), "appid": appid}}).encode()
-    padder = padding.PKCS7(128).padder()
-    padded = padder.update(plain) + padder.finalize()
-    iv = os.urandom(16)
-    encryptor = Cipher(algorithms.AES(base64.b64decode(session_key)), modes.CBC(iv)).encryptor()
-    sealed = encryptor.update(padded) + encryptor.finalize()
-    return {
-        "encrypted_data": base64.b64encode(sealed).decode(),
-        "iv": base64.b64encode(iv).decode(),
-        "raw_data": raw_data,
-        "signature": hashlib.sha1((raw_data + session_key).encode()).hexdigest(),
-    }

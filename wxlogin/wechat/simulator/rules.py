@@ -1,7 +1,7 @@
-"""A WeChat simulator for development and tests: WeChat's own ``sns/jscode2session`` API.
+"""The simulator's rules for WeChat's login API, ``sns/jscode2session``, and its memory.
 
 ``sns/jscode2session`` codes it understands (anything else is ``40029 invalid code``, like
-WeChat); access tokens and phone numbers: ``wxlogin.simulator_platform``.
+WeChat); the server APIs (access tokens, phone numbers, the session check): ``server_apis``.
 
 - ``sim:<name>`` or ``sim:<name>:<anything>``: logs in as the stable user ``<name>`` (the
   same openid every time, per appid; the same unionid across apps). Each code works once;
@@ -13,36 +13,24 @@ WeChat); access tokens and phone numbers: ``wxlogin.simulator_platform``.
 - ``sim-fail:timeout``: answers only after the caller gave up (``WX_TIMEOUT`` + 1 s).
 - ``sim-fail:nonjson``: an HTML error page instead of JSON.
 
-Like WeChat, it answers HTTP 200 with JSON labelled ``text/plain``. In development without
-``WX_APPID`` the app serves it at ``/_simulator`` (for curl) and its WeChat client reaches it
-in-process through ``SimulatorAdapter`` (so no Host header decides where the secret goes).
-``flask --app wxlogin --debug simulator`` serves it on a port of its own. It is refused in
-production.
+Like WeChat, it answers HTTP 200 with JSON labelled ``text/plain`` (``answers``). How it is
+reached: ``http`` (a blueprint, an app of its own) and ``transport`` (in-process).
 """
 
 import base64
 import hashlib
-import json
 import secrets
 import threading
 import time
 from collections import Counter
-from urllib.parse import parse_qsl, urlsplit
 
-import requests
-from flask import Blueprint, Flask, Response, abort, current_app, request
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
-
-from .server_apis import PlatformSimulation
+from .answers import NO_ANSWER, error
+from .server_apis import ServerApis
 
 SINGLE_USE_SECONDS = 300  # WeChat codes expire after five minutes: forget older ones
-NO_ANSWER = object()  # the scripted timeout: WeChat keeps the caller waiting
-
-bp = Blueprint("simulator", __name__)
 
 
-class Simulator(PlatformSimulation):
+class Simulator(ServerApis):
     """The simulator's rules and memory (which codes were used), shared by its threads."""
 
     def __init__(self, apps=None, timeout_sleep=6.0, latency=0.0):
@@ -79,23 +67,23 @@ class Simulator(PlatformSimulation):
         with self._lock:
             self.calls[code] += 1
         if args.get("grant_type") != "authorization_code":
-            return _error(40002, "invalid grant_type")
+            return error(40002, "invalid grant_type")
         if self.apps and appid not in self.apps:
-            return _error(40013, "invalid appid")
+            return error(40013, "invalid appid")
         if self.apps and not secrets.compare_digest(args.get("secret", ""), self.apps[appid]):
-            return _error(40125, "invalid appsecret")
+            return error(40125, "invalid appsecret")
         if not code:
-            return _error(41008, "missing code")
+            return error(41008, "missing code")
         kind, _, rest = code.partition(":")
         if kind == "sim-fail":
             return self._scripted_failure(rest)
         name = rest.split(":", 1)[0]
         if kind not in ("sim", "sim-flaky", "sim-nounion") or not name:
-            return _error(40029, "invalid code")
+            return error(40029, "invalid code")
         if kind == "sim-flaky" and self._first_use(f"busy-once:{appid}:{code}"):
-            return _error(-1, "system error")  # the busy answer does not spend the code
+            return error(-1, "system error")  # the busy answer does not spend the code
         if not self._first_use(f"{appid}:{code}"):  # a code belongs to one mini program
-            return _error(40163, "code been used")
+            return error(40163, "code been used")
         openid = _stable_id("o", f"{appid}:{name}")
         session_key = base64.b64encode(secrets.token_bytes(16)).decode()
         with self._lock:
@@ -111,9 +99,9 @@ class Simulator(PlatformSimulation):
         if what == "nonjson":
             return "<html><body><h1>502 Bad Gateway</h1></body></html>"
         try:
-            return _error(int(what), "scripted failure")
+            return error(int(what), "scripted failure")
         except ValueError:
-            return _error(40029, "invalid code")
+            return error(40029, "invalid code")
 
     def _first_use(self, code):
         now = time.monotonic()
@@ -127,70 +115,6 @@ class Simulator(PlatformSimulation):
             return True
 
 
-def _error(errcode, errmsg):
-    return {"errcode": errcode, "errmsg": f"{errmsg}, rid: {secrets.token_hex(6)}"}
-
-
 def _stable_id(prefix, seed):
     digest = hashlib.sha256(seed.encode()).digest()
     return prefix + base64.urlsafe_b64encode(digest).decode()[:27]
-
-
-@bp.route("/<path:path>", methods=["GET", "POST"])
-def serve(path):
-    simulator = current_app.extensions["wechat_simulator"]
-    body = simulator.handle(f"/{path}", request.args, request.get_json(silent=True))
-    if body is None:
-        abort(404)
-    if body is NO_ANSWER:
-        time.sleep(simulator.timeout_sleep)
-        body = _error(-1, "system error (answered too late)")
-    return Response(*_encode(body))
-
-
-def _encode(body):
-    """Body text and content type as WeChat sends them: JSON labelled text/plain."""
-    if isinstance(body, str):
-        return body, 200, {"Content-Type": "text/html"}
-    return json.dumps(body), 200, {"Content-Type": "text/plain"}
-
-
-class SimulatorAdapter(BaseAdapter):
-    """A requests transport answering from a Simulator in this process (development app)."""
-
-    def __init__(self, simulator):
-        super().__init__()
-        self.simulator = simulator
-
-    def send(self, request, timeout=None, **kwargs):
-        url = urlsplit(request.url)
-        payload = json.loads(request.body) if request.body else None
-        body = self.simulator.handle(url.path, dict(parse_qsl(url.query, keep_blank_values=True)), payload)
-        if body is NO_ANSWER:
-            read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
-            time.sleep(read_timeout or 0)
-            raise requests.ReadTimeout("the simulator played a timeout", request=request)
-        response = requests.Response()
-        response.url, response.request = request.url, request
-        if body is None:
-            response.status_code, response._content = 404, b"not found"
-            return response
-        text, response.status_code, headers = _encode(body)
-        response._content, response.encoding = text.encode(), "utf-8"
-        response.headers = CaseInsensitiveDict(headers)
-        return response
-
-    def close(self):
-        pass
-
-
-def init_simulator(app, simulator, url_prefix=None):
-    app.extensions["wechat_simulator"] = simulator
-    app.register_blueprint(bp, url_prefix=url_prefix)
-
-
-def create_simulator_app(simulator):
-    """The simulator alone, for a process of its own (tests, benchmarks, a second terminal)."""
-    app = Flask(__name__)
-    init_simulator(app, simulator)
-    return app

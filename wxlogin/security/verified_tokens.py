@@ -1,19 +1,16 @@
-"""flask-jwt-extended's manager, verifying each distinct token once per process.
+"""Each distinct token verified once per process.
 
 A Mini Program sends the same access token on every call for its whole lifetime. Checking
 its HMAC, parsing its JSON and validating its claims again each time is repeated work
 (about a third of a protected request): a token that verified once verifies again, with
 the same keys, to the same claims. Only time changes the answer, so a remembered token is
 still refused once expired (past ``exp`` and the leeway). Revocation and the user's state
-are not cached here: they are checked on every request (``sessions.check_token``).
+are not cached here: they are checked on every request (``token_check``).
+``overrides.CachingJWTManager`` consults this memory.
 """
 
 import threading
 import time
-
-from flask import current_app
-from flask_jwt_extended import JWTManager
-from flask_jwt_extended.config import config
 
 
 class VerifiedTokens:
@@ -36,21 +33,3 @@ class VerifiedTokens:
             if len(self.entries) >= self.SIZE:
                 self.entries.pop(next(iter(self.entries)))  # the oldest
             self.entries[token] = (dict(claims), usable_until)
-
-
-class CachingJWTManager(JWTManager):
-    """Remembers verified tokens per app (apps in one process may hold different keys)."""
-
-    def init_app(self, app, *args, **kwargs):
-        super().init_app(app, *args, **kwargs)
-        app.extensions["verified_tokens"] = VerifiedTokens()
-
-    def _decode_jwt_from_config(self, encoded_token, csrf_value=None, allow_expired=False):
-        verified = current_app.extensions["verified_tokens"]
-        plain = not allow_expired and csrf_value is None
-        claims = verified.get(encoded_token) if plain else None
-        if claims is None:
-            claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-            if plain and isinstance(claims.get("exp"), (int, float)):
-                verified.add(encoded_token, claims, claims["exp"] + config.leeway)
-        return claims

@@ -1,32 +1,27 @@
-"""Reading and checking our JWTs; flask-jwt-extended signs and verifies them.
+"""The token check of every protected request, from the header to the user, in one place.
 
-Hardening: HS256 only; ``iss`` is this service and ``aud`` the token's mini program, both
-checked; a little leeway for clock skew; a ``kid`` header naming the signing key, so that
-keys in ``JWT_PREVIOUS_SECRET_KEYS`` still verify the tokens they signed. Every refusal is
-one of API.md's slugs (the library's default is 422 and ``{"msg": ...}``).
+1. ``TokenHeaderMiddleware`` takes the token from any of API.md's three headers.
+2. ``Blueprint.token_required`` (``api/blueprint.py``) runs flask-jwt-extended's
+   ``jwt_required``, which verifies the signature and the claims (``signing``; each distinct
+   token once per process: ``verified_tokens``).
+3. ``_revoked`` asks the token store (``token_store``: the database, or Redis in front of
+   it) whether the token or its login session was revoked, and for a snapshot of its user,
+   in one round trip.
+4. ``_load_user`` refuses a disabled user or a token older than "log out everywhere", and
+   hands the snapshot on as ``current_user``.
+
+Every refusal is one of API.md's slugs (the library's default is 422 and ``{"msg": ...}``).
 """
 
-import hashlib
+from flask import g
 
-from flask import current_app, g
-
+from .. import messages
 from ..errors import ApiError, error_response
 from ..extensions import jwt
 from ..models import MAX_ID
-from .login_sessions import check_token, revoke_session
-
-ISSUER = "wxlogin"
-JWT_SETTINGS = {
-    "JWT_TOKEN_LOCATION": ["headers"],
-    "JWT_HEADER_NAME": "Authentication",
-    "JWT_HEADER_TYPE": "",
-    "JWT_ALGORITHM": "HS256",
-    "JWT_DECODE_ALGORITHMS": ["HS256"],
-    "JWT_ENCODE_ISSUER": ISSUER,
-    "JWT_DECODE_ISSUER": ISSUER,
-    "JWT_DECODE_LEEWAY": 30,  # seconds of clock skew between hosts
-    "JWT_COOKIE_CSRF_PROTECT": False,  # no cookies here: keeps a "csrf" claim out of tokens
-}
+from .login_sessions import revoke_session
+from .redis_store import RedisTokenStore
+from .token_store import DatabaseTokenStore, token_store
 
 
 class TokenHeaderMiddleware:
@@ -55,29 +50,6 @@ def _strip_bearer(value):
     return value[7:].strip() if value[:7].lower() == "bearer " else value
 
 
-def key_id(key):
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
-
-
-def configure(app):
-    """Signing keys by id (the current one first) and the audiences this service accepts."""
-    keys = [app.config["JWT_SECRET_KEY"], *app.config.get("JWT_PREVIOUS_SECRET_KEYS", [])]
-    app.extensions["jwt_keys"] = {key_id(key): key for key in keys}
-    app.config["JWT_DECODE_AUDIENCE"] = list(app.config["WX_APPS"])
-
-
-@jwt.additional_headers_loader
-def _kid_header(_identity):
-    return {"kid": key_id(current_app.config["JWT_SECRET_KEY"])}
-
-
-@jwt.decode_key_loader
-def _verification_key(header, _claims):
-    """The key the token names; an unknown kid gets the current key (and fails with it)."""
-    keys = current_app.extensions["jwt_keys"]
-    return keys.get(str(header.get("kid")), current_app.config["JWT_SECRET_KEY"])
-
-
 @jwt.token_in_blocklist_loader
 def _revoked(_header, claims):
     """Revocation and the user's state, looked up together: one round trip per request."""
@@ -86,7 +58,7 @@ def _revoked(_header, claims):
     if user_id is None:
         g.token_user = None
         return False
-    revoked, g.token_user = check_token(claims, user_id)
+    revoked, g.token_user = token_store().check(claims, user_id)
     return revoked
 
 
@@ -99,7 +71,7 @@ def _require_claims(claims):
         and _is_text(claims.get("aud"))
     )
     if not well_formed:
-        raise ApiError(401, "token_invalid", "The token is not valid here: log in again.")
+        raise ApiError(messages.TOKEN_INVALID)
 
 
 def _is_text(value):
@@ -120,29 +92,25 @@ def _load_user(_header, claims):
     user = g.pop("token_user", None)
     g.user_id = user.id if user is not None else None  # for the request log line
     if user is not None and user.disabled:
-        raise ApiError(403, "user_disabled", "This account was disabled by an operator.")
+        raise ApiError(messages.USER_DISABLED)
     if user is not None and claims["gen"] != user.token_generation:
-        raise ApiError(401, "token_revoked", "The token was revoked: log in again.")
+        raise ApiError(messages.TOKEN_REVOKED)
     return user
-
-
-def _unauthorized(slug, message):
-    return error_response(401, slug, message)
 
 
 @jwt.unauthorized_loader
 def _missing(_reason):
-    return _unauthorized("token_missing", "Send your access token in the Authentication header.")
+    return error_response(messages.TOKEN_MISSING)
 
 
 @jwt.invalid_token_loader
 def _invalid(_reason):
-    return _unauthorized("token_invalid", "The token is not valid here: log in again.")
+    return error_response(messages.TOKEN_INVALID)
 
 
 @jwt.expired_token_loader
 def _expired(_header, _claims):
-    return _unauthorized("token_expired", "The token has expired: refresh it or log in again.")
+    return error_response(messages.TOKEN_EXPIRED)
 
 
 @jwt.revoked_token_loader
@@ -150,15 +118,23 @@ def _refuse_revoked(_header, claims):
     if claims.get("type") == "refresh":
         # A refresh token is revoked once spent: seeing it again means someone copied it.
         revoke_session(claims)
-    return _unauthorized("token_revoked", "The token was revoked: log in again.")
+    return error_response(messages.TOKEN_REVOKED)
 
 
 @jwt.user_lookup_error_loader
 def _user_gone(_header, _claims):
-    return _unauthorized("token_invalid", "The token's user no longer exists: log in again.")
+    return error_response(messages.TOKEN_USER_GONE)
 
 
 @jwt.token_verification_failed_loader
 @jwt.needs_fresh_token_loader
 def _not_accepted(_header, _claims):
-    return _invalid(None)
+    return error_response(messages.TOKEN_INVALID)
+
+
+def init_app(app):
+    """The header middleware, and the token store, chosen once for the app's life: Redis in
+    front of the database when ``REDIS_URL`` is set, else the database alone."""
+    redis_client = app.extensions["redis"]
+    app.extensions["token_store"] = RedisTokenStore(redis_client) if redis_client else DatabaseTokenStore()
+    app.wsgi_app = TokenHeaderMiddleware(app.wsgi_app)

@@ -1,9 +1,9 @@
-"""Where revoked tokens and login sessions are remembered, shared by every process and host.
+"""The token store read through Redis (``REDIS_URL``): one round trip per check.
 
-Keys are ``jti:<token id>`` (one token) and ``sid:<session id>`` (every token of one login,
-the access and refresh tokens it began with and all rotated from them). Each entry lives
-until the last token it covers can no longer be accepted, then goes: the database purges
-expired rows now and then (and on ``flask tokens purge``); Redis expires its copies itself.
+The database stays the authority: a revocation is written there as well (its primary key
+decides who revoked first), and copied to Redis with the same expiry. Redis is believed only
+while ``RedisTrust`` shows it complete; otherwise, or when it does not answer, checks ask
+the database, and Redis is reloaded from it.
 """
 
 import logging
@@ -11,77 +11,36 @@ import threading
 import time
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
-from ..database.engine import Every
+from ..database.redis_client import RedisError
+from ..database.statements import read_once
 from ..extensions import db
 from ..models import RevokedToken, utcnow
-from .redis_trust import MARKER, RedisError, count_missed_write
+from .redis_trust import MARKER, RedisTrust
+from .token_store import DatabaseTokenStore, TokenStore, session_key, token_key
+from .user_cache import UserCache, version_key
+from .user_snapshot import SNAPSHOT_QUERY, snapshot_of
 
 log = logging.getLogger(__name__)
 
 LOAD_BATCH = 5000  # revocations per Redis pipeline when reloading
 
 
-class DatabaseRevocations:
-    """Revocations in the ``revoked_tokens`` table (the default: no Redis needed)."""
-
-    def __init__(self):
-        self._purge_due = Every(600)
-
-    def revoke(self, key, expires_at, count_miss=False):
-        """Remember ``key`` until ``expires_at``; False when it was revoked already.
-
-        Committed at once, on a connection of its own, so that it holds whatever the
-        request does next; the primary key makes "first to revoke" atomic. ``count_miss``:
-        Redis could not take its copy (counted in the same transaction).
-        """
-        try:
-            with db.engine.begin() as connection:
-                connection.execute(
-                    sa.insert(RevokedToken).values(key=key, expires_at=expires_at)
-                )
-                if count_miss:
-                    count_missed_write(connection)
-        except IntegrityError:
-            return False  # the first revocation gave Redis its copy, or counted its miss
-        if self._purge_due.due():
-            self.purge()
-        return True
-
-    # ``EXISTS`` over the bound list ``keys``: a column of the token check's one query.
-    REVOKED = sa.exists().where(RevokedToken.key.in_(sa.bindparam("keys", expanding=True)))
-
-    def purge(self):
-        """Forget entries whose tokens have all expired; returns how many."""
-        with db.engine.begin() as connection:
-            count = connection.execute(
-                sa.delete(RevokedToken).where(RevokedToken.expires_at < utcnow())
-            ).rowcount
-        if count:
-            log.info("purged %d expired token revocations", count)
-        return count
-
-
-class RedisRevocations:
-    """The database store, read through Redis (``REDIS_URL``): one round trip per check.
-
-    The database stays the authority: a revocation is written there first (its primary key
-    decides who revoked first), then copied to Redis with the same expiry. Redis is
-    believed only while ``RedisTrust`` shows it complete; otherwise, or when it does not
-    answer, checks ask the database, and Redis is reloaded from it.
-    """
+class RedisTokenStore(TokenStore):
+    """``DatabaseTokenStore`` with Redis in front of it, and the users' versions beside it."""
 
     PREFIX = "wxlogin:revoked:"
 
-    def __init__(self, redis_client, trust, database=None):
+    def __init__(self, redis_client):
         self.redis = redis_client
-        self.trust = trust
-        self.database = database or DatabaseRevocations()
+        self.database = DatabaseTokenStore()
+        self.user_cache = UserCache(redis_client)
+        # Snapshots read while Redis was believed under another marker may be stale.
+        self.trust = RedisTrust(redis_client, on_new_marker=self.user_cache.clear)
         self._loading = threading.Lock()
 
     def revoke(self, key, expires_at):
-        """As ``DatabaseRevocations.revoke``. Redis is given its copy first (a copy of a
+        """As ``DatabaseTokenStore.revoke``. Redis is given its copy first (a copy of a
         revocation the database then finds made already is harmless); one Redis cannot
         take is counted as missed in the revocation's own transaction, so that every host
         asks the database about it (``redis_trust``)."""
@@ -95,6 +54,24 @@ class RedisRevocations:
         if missed:
             self.trust.after_miss()
         return first
+
+    def check(self, claims, user_id):
+        """One MGET (revocations and the user's version); the snapshot comes from this
+        process's cache when the version is unchanged, else from the database. When Redis
+        may not be believed or does not answer: the database store's one query."""
+        found = self.lookup([token_key(claims), session_key(claims)], also=version_key(user_id))
+        if found is None:
+            return self.database.check(claims, user_id)
+        revoked, version = found
+        if revoked:
+            return True, None
+        params = {"user_id": user_id, "appid": claims["aud"]}
+        cache = self.user_cache
+        epoch = cache.epoch  # after the lookup (which may clear the cache), before the read
+        user = cache.get(user_id, params["appid"], version) or cache.load(
+            user_id, params["appid"], version, lambda: snapshot_of(read_once(SNAPSHOT_QUERY, params)), epoch
+        )
+        return False, user
 
     def lookup(self, keys, also=None):
         """``(revoked, value of the Redis key also)`` in one round trip, or None when

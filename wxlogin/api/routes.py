@@ -1,0 +1,29 @@
+"""The HTTP API's blueprints, one per resource, registered with the OpenAPI document."""
+
+from ..extensions import api
+from . import auth, data, health, platform
+
+SETTINGS = {
+    "API_TITLE": "wxlogin",
+    "API_VERSION": "1.0",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "/docs",
+    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+}
+BLUEPRINTS = (auth.blp, data.blp, health.blp, platform.blp)
+
+
+def init_app(app):
+    for name, value in SETTINGS.items():
+        app.config.setdefault(name, value)
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "Authentication", {"type": "apiKey", "in": "header", "name": "Authentication"}
+    )
+    api.spec.components.security_scheme(
+        "Bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)

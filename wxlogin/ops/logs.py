@@ -1,0 +1,42 @@
+"""How log records are written: one JSON object per line, with the request id, redacted.
+
+Flask-free on purpose: the gunicorn master loads this module for its log configuration
+(``gunicorn.conf.py``), and must not import the app to do so. The request id reaches records
+through a context variable that ``request_log`` sets for each request (greenlet or thread).
+"""
+
+import contextvars
+import logging
+
+from pythonjsonlogger.json import JsonFormatter
+
+from ..security import redaction
+
+REQUEST_ID = contextvars.ContextVar("wxlogin_request_id", default=None)
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request's id on every record (None outside a request)."""
+
+    def filter(self, record):
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+class JsonLogFormatter(JsonFormatter):
+    """One JSON object per line: time, level, logger, message, request id and extras."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("fmt", ["levelname", "name", "message", "request_id"])
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("timestamp", "time")  # ISO 8601, UTC
+        kwargs.setdefault("json_ensure_ascii", False)
+        super().__init__(*args, **kwargs)
+
+    def formatException(self, ei):
+        """Tracebacks redacted too: this formatter renders them anew, not from the
+        redacted text the record factory prepared."""
+        return redaction.redact(super().formatException(ei))
+
+    def formatStack(self, stack_info):
+        return redaction.redact(super().formatStack(stack_info))
