@@ -89,3 +89,15 @@ def test_a_watermark_of_another_app_is_400(client, login, simulator):
     tokens = login()
     body = sealed(simulator, tokens["user"], watermark_appid=OTHER_APPID)
     assert error(post(client, tokens["access_token"], body)) == (400, "invalid_request")
+
+
+@pytest.mark.parametrize("avatar", ["https://example.com/a\x9f.png", "https://example.com/\x7f", "ftp://example.com/a.png"])
+def test_an_avatar_patch_would_refuse_is_not_stored(client, login, simulator, avatar):
+    """One rule per field: what PATCH /wx/me refuses, the encrypted data cannot store."""
+    tokens = login()
+    headers = {"Authentication": tokens["access_token"]}
+    assert client.patch("/wx/me", json={"avatar_url": avatar}, headers=headers).status_code == 422
+    body = sealed(simulator, tokens["user"], nickname="Cy", avatar_url=avatar)
+    response = post(client, tokens["access_token"], {"encrypted_data": body["encrypted_data"], "iv": body["iv"]})
+    assert response.status_code == 200
+    assert (response.get_json()["nickname"], response.get_json()["avatar_url"]) == ("Cy", None)

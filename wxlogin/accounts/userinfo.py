@@ -1,18 +1,18 @@
 """Nickname and avatar from older clients' encrypted user data (``wx.getUserInfo``).
 
 The data is checked and opened with the user's stored session key (``wechat.user_data``);
-what it says is applied to the profile.
+what it says is applied by the profile's own rules (``validation.ProfileSchema``), so that
+it cannot store what ``PATCH /wx/me`` would refuse.
 """
-
-import re
 
 from .. import messages
 from ..errors import ApiError
 from ..extensions import db
+from ..validation import NICKNAME_LENGTH, ProfileSchema
 from ..wechat.user_data import open_user_data, signature_matches
 from .session_keys import session_key_of
 
-HTTP_URL = re.compile(r"https?://\S{1,1016}")
+_PROFILE = ProfileSchema()
 
 
 def apply_user_info(user, encrypted_data, iv, raw_data=None, signature=None):
@@ -30,9 +30,13 @@ def apply_user_info(user, encrypted_data, iv, raw_data=None, signature=None):
     if not isinstance(watermark, dict) or watermark.get("appid") != identity.appid:
         raise ApiError(messages.USER_DATA_OTHER_APP)
     nickname, avatar = info.get("nickName"), info.get("avatarUrl")
-    if isinstance(nickname, str) and nickname.strip():
-        user.nickname = "".join(ch for ch in nickname if ch.isprintable())[:64] or user.nickname
-    if isinstance(avatar, str) and HTTP_URL.fullmatch(avatar):
-        user.avatar_url = avatar
+    if isinstance(nickname, str):
+        # WeChat's nicknames may carry what a typed one may not: keep what can be shown.
+        nickname = "".join(ch for ch in nickname if ch.isprintable())[:NICKNAME_LENGTH]
+    user.update_from({
+        field: value
+        for field, value in (("nickname", nickname), ("avatar_url", avatar))
+        if isinstance(value, str) and value.strip() and not _PROFILE.validate({field: value})
+    })
     db.session.commit()
     return user
