@@ -20,13 +20,13 @@ import harness
 FRAMES = {
     "gunicorn worker (HTTP parsing, writing)": "handle (gunicorn/workers/",
     "Flask request dispatch": "wsgi_app (flask/app.py",
-    "request log + metrics": "_finish (wxlogin/request_log.py",
+    "request log + metrics": "_finish (wxlogin/ops/request_log.py",
     "flask-jwt-extended verification": "verify_jwt_in_request (flask_jwt_extended",
     "  token signature/claims (PyJWT, uncached)": "decode (jwt/api_jwt.py",
     "  unverified header (PyJWT)": "get_unverified_header (jwt/api_jws.py",
-    "  revocation + user check": "check_token (wxlogin/sessions.py",
+    "  revocation + user check": "check (wxlogin/security/",
     "    Redis MGET": "mget (redis/commands/core.py",
-    "    database query": "read_once (wxlogin/database.py",
+    "    database query": "read_once (wxlogin/database/statements.py",
     "response schema (marshmallow)": "dump (marshmallow/schema.py",
 }
 

@@ -55,3 +55,35 @@ def test_the_curl_walkthrough_works(environ, tmp_path, readme):
     ):
         assert expected in out, expected
     assert "session_key" not in out
+
+
+# Markdown links that are not URLs: [text](target) and [text](target#anchor).
+_LINK = re.compile(r"\]\((?!https?://|mailto:|#)([^)\s#]+)(?:#[^)]*)?\)")
+LINKED_DOCS = [*READMES, "docs/API.md", "bench/README.md", "miniprogram/README.md"]
+
+
+@pytest.mark.parametrize("doc", [d for d in LINKED_DOCS if (ROOT / d).exists()])
+def test_every_link_resolves_inside_the_repository(doc):
+    path = ROOT / doc
+    for target in _LINK.findall(path.read_text()):
+        resolved = (path.parent / target).resolve()
+        assert resolved.is_relative_to(ROOT), f"{doc} links outside the repository: {target}"
+        assert resolved.exists(), f"{doc} links to a missing file: {target}"
+
+
+def code_map(readme):
+    text = (ROOT / readme).read_text()
+    return re.search(r"^## (?:Code map|代码地图)\n(.*?)(?=^## |\Z)", text, re.S | re.M).group(1)
+
+
+@pytest.mark.parametrize("readme", READMES)
+def test_the_code_map_names_every_module_and_no_other(readme):
+    section = code_map(readme)
+    package = ROOT / "wxlogin"
+    modules = {p.name for p in package.rglob("*.py") if p.name != "__init__.py"}
+    named = set(re.findall(r"(?<![\w.])([a-z_]+\.py)\b", section))
+    top_level = {p.name for p in ROOT.glob("*.py")}
+    assert modules - named == set(), f"modules missing from {readme}'s code map"
+    assert named - modules - top_level == set(), f"{readme}'s code map names files that do not exist"
+    for folder in re.findall(r"^  ([a-z_]+)/", section, re.M):
+        assert (package / folder / "__init__.py").exists(), folder

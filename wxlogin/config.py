@@ -1,4 +1,5 @@
-"""Configuration: read from the environment (names from API.md), then checked for the mode.
+"""Configuration: read from the environment (names from docs/API.md), then checked for the
+mode.
 
 Three modes: *testing* (``TESTING`` in the config passed to ``create_app``), *development*
 (``flask run --debug``, i.e. ``app.debug``) and *production* (everything else). Development

@@ -1,4 +1,5 @@
-"""Every error is JSON ``{"error": slug, "message": sentence[, "details": ...]}`` (API.md).
+"""Every error is JSON ``{"error": slug, "message": sentence[, "details": ...]}``
+(docs/API.md).
 
 Code raises ``ApiError`` with a ``messages.Problem``; Flask's and werkzeug's own errors (404,
 405, 413, webargs' 422) and anything unexpected are turned into the same shape here.
@@ -31,8 +32,8 @@ RETRY_AFTER = "2"  # seconds: a database restart or failover takes about this lo
 
 
 class ApiError(Exception):
-    """An error the client can act on: one of ``messages``' problems, rendered as API.md's
-    JSON error body."""
+    """An error the client can act on: one of ``messages``' problems, rendered as
+    docs/API.md's JSON error body."""
 
     def __init__(self, problem, *, details=None, headers=None):
         super().__init__(problem.message)
@@ -60,7 +61,9 @@ def handle_http_exception(error):
     """Flask's own errors and webargs' validation errors, in our shape."""
     if error.code is None or error.code >= 500:
         return handle_unexpected_error(error)
-    problem = _HTTP_ERRORS.get(error.code) or messages.Problem(error.code, _slug(error.name), error.description)
+    problem = _HTTP_ERRORS.get(error.code)
+    if problem is None:  # a status we never answer on purpose: werkzeug's own words
+        problem = messages.Problem(error.code, _slug(error.name), error.description)
     data = getattr(error, "data", None) or {}
     headers = dict(data.get("headers") or {})
     allow = error.get_headers() if error.code == 405 else []

@@ -1,5 +1,5 @@
-"""Every error a client can be answered with: its status, its slug (API.md's error table) and
-the sentence that says what to do about it.
+"""Every error a client can be answered with: its status, its slug (docs/API.md's error
+table) and the sentence that says what to do about it.
 
 One catalog, so that each sentence is worded once, and can be translated in one place. Code
 raises ``ApiError(messages.TOKEN_REVOKED)``; ``errors`` renders it.

@@ -10,7 +10,7 @@
  * token is spent once (the service treats a second use as theft).
  */
 
-/** Every `error` slug of the service (API.md), plus the client's own two. */
+/** Every `error` slug of the service (docs/API.md), plus the client's own two. */
 export type ErrorSlug =
   | 'invalid_request' | 'invalid_code' | 'code_used' | 'rate_limited' | 'user_blocked'
   | 'token_missing' | 'token_invalid' | 'token_expired' | 'token_revoked' | 'user_disabled'

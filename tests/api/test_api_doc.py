@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from wxlogin import messages
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "API.md"
 PACKAGE = ROOT / "wxlogin"
@@ -107,26 +109,13 @@ def documented_variables(text):
 
 # --- reading the code ------------------------------------------------------------------
 
-# ApiError(401, "token_invalid", ...), error_response(\n 503,\n "redis_unavailable", ...) and
-# wechat_errors' tuples (503, "upstream_unavailable", ...): a status, then a literal slug.
-_STATUS_SLUG = re.compile(r'\(\s*([1-5]\d\d)\s*,\s*"([a-z][a-z0-9_]*)"')
-# errors._HTTP_ERRORS: 404: ("not_found", ...)
-_STATUS_KEY_SLUG = re.compile(r'\b([1-5]\d\d)\s*:\s*\(\s*"([a-z][a-z0-9_]*)"')
-# tokens._unauthorized("token_expired", ...): always 401
-_UNAUTHORIZED = re.compile(r'\b_unauthorized\(\s*"([a-z][a-z0-9_]*)"')
-
-
 def code_errors():
-    """``{(status, slug)}`` the service can answer, from its source."""
-    found = set()
-    for source in sorted(PACKAGE.rglob("*.py")):
-        if "simulator" in source.relative_to(PACKAGE).parts:
-            continue  # the simulator plays WeChat: its errors are WeChat's, not ours
-        text = source.read_text(encoding="utf-8")
-        for pattern in (_STATUS_SLUG, _STATUS_KEY_SLUG):
-            found.update((int(status), slug) for status, slug in pattern.findall(text) if int(status) >= 400)
-        found.update((401, slug) for slug in _UNAUTHORIZED.findall(text))
-    return found
+    """``{(status, slug)}`` the service can answer: its catalog of problems (``messages``)."""
+    return {(problem.status, problem.slug) for problem in vars(messages).values() if isinstance(problem, messages.Problem)}
+
+
+# A status and a slug side by side, as in Problem(401, "token_invalid", ...).
+_STATUS_SLUG = re.compile(r'\(\s*([1-5]\d\d)\s*,\s*"([a-z][a-z0-9_]*)"')
 
 
 _ENVIRON_READ = re.compile(r'\benviron\s*(?:\.get\(\s*|\[\s*|,\s*)"([A-Z][A-Z0-9_]*)"')
@@ -180,6 +169,16 @@ def test_code_errors_are_in_the_error_table():
     assert missing == [], "errors the code answers, missing from docs/API.md's error table"
 
 
+def test_every_error_comes_from_the_catalog():
+    """No module words an error of its own: each is one of ``messages``' problems (the
+    simulator plays WeChat: its errors are WeChat's)."""
+    for source in sorted(PACKAGE.rglob("*.py")):
+        if source.name == "messages.py" or "simulator" in source.relative_to(PACKAGE).parts:
+            continue
+        found = _STATUS_SLUG.findall(source.read_text(encoding="utf-8"))
+        assert found == [], f"{source.relative_to(ROOT)} words errors outside wxlogin/messages.py"
+
+
 def test_error_table_names_only_slugs_the_code_answers():
     produced = {slug for _status, slug in code_errors()}
     documented = set(documented_errors(doc_text()))
@@ -208,3 +207,14 @@ def test_not_built_yet_is_not_built(client):
 @pytest.mark.parametrize("path", ["/.well-known/jwks.json", "/wx/me/export", "/wx/qr-login"])
 def test_not_built_routes_are_not_served(client, path):
     assert client.get(path).status_code in (404, 405)
+
+
+def test_openapi_documents_every_error_status(client):
+    """Each status the catalog can answer is documented on the routes that answer it, in
+    /openapi.json as in docs/API.md; 405 (any route, a method it lacks) and 500 (anything
+    unexpected) are the two that belong to no route in particular."""
+    paths = client.get("/openapi.json").get_json()["paths"]
+    documented = {int(code) for operations in paths.values() for operation in operations.values()
+                  if isinstance(operation, dict) for code in operation.get("responses", {}) if code.isdigit()}
+    statuses = {status for status, _slug in code_errors()} - {405, 500}
+    assert statuses - documented == set(), "statuses the service answers that /openapi.json never documents"

@@ -8,7 +8,7 @@ from ..wechat.client import wechat_client
 from ..wechat.errors import WeChatError
 
 # Codes are the caller's problem, not their session's: 400, so that a client that logs in
-# again on every 401 does not do so here (API.md).
+# again on every 401 does not do so here (docs/API.md).
 CODE_ERRORS = {"invalid_code": messages.PHONE_CODE_INVALID, "code_used": messages.PHONE_CODE_USED}
 
 

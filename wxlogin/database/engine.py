@@ -60,7 +60,8 @@ def init_app(app):
     dropped after every other teardown, so that the pool's rollback on return is bounded too.
     """
     seconds = app.config["DATABASE_TIMEOUT"]
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"], seconds))
+    options = engine_options(app.config["SQLALCHEMY_DATABASE_URI"], seconds)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", options)
     db.init_app(app)  # before our teardowns, so that they run before its own
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     app.before_request(lambda: deadline.begin_request(seconds))

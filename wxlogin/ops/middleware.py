@@ -2,8 +2,8 @@
 
 - ``POST`` with ``X-HTTP-Method-Override: PATCH`` is a ``PATCH``. A Mini Program's
   ``wx.request`` cannot send PATCH (it knows GET, POST, PUT, DELETE and a few others), yet
-  API.md's ``PATCH /wx/me`` and ``PATCH /wx/notes/<id>`` are PATCH routes. Only POST can be
-  overridden, and only to PATCH: a GET never turns into a change.
+  docs/API.md's ``PATCH /wx/me`` and ``PATCH /wx/notes/<id>`` are PATCH routes. Only POST
+  can be overridden, and only to PATCH: a GET never turns into a change.
 - ``X-Forwarded-For``/``-Proto`` are believed only from ``TRUSTED_PROXY_COUNT`` proxies in
   front of us (werkzeug's ProxyFix); with none, they are ignored.
 """

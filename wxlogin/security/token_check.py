@@ -1,6 +1,6 @@
 """The token check of every protected request, from the header to the user, in one place.
 
-1. ``TokenHeaderMiddleware`` takes the token from any of API.md's three headers.
+1. ``TokenHeaderMiddleware`` takes the token from any of docs/API.md's three headers.
 2. ``Blueprint.token_required`` (``api/blueprint.py``) runs flask-jwt-extended's
    ``jwt_required``, which verifies the signature and the claims (``signing``; each distinct
    token once per process: ``verified_tokens``).
@@ -10,7 +10,8 @@
 4. ``_load_user`` refuses a disabled user or a token older than "log out everywhere", and
    hands the snapshot on as ``current_user``.
 
-Every refusal is one of API.md's slugs (the library's default is 422 and ``{"msg": ...}``).
+Every refusal is one of docs/API.md's slugs (the library's default is 422 and
+``{"msg": ...}``).
 """
 
 from flask import g
@@ -25,7 +26,7 @@ from .token_store import DatabaseTokenStore, token_store
 
 
 class TokenHeaderMiddleware:
-    """Accepts API.md's three token headers by rewriting them into the one the library reads.
+    """Accepts docs/API.md's three token headers, rewritten into the one the library reads.
 
     In order of preference: ``Authentication: <jwt>``, ``Authentication: Bearer <jwt>``,
     ``Authorization: Bearer <jwt>``.

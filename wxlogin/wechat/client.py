@@ -3,7 +3,8 @@ session check.
 
 WeChat answers errors with HTTP 200 and a JSON body carrying ``errcode``/``errmsg``, and
 serves JSON as ``text/plain``; a successful answer carries no ``errcode`` at all. Each failure
-becomes a ``WeChatError`` whose status and slug are those of API.md's error table.
+becomes a ``WeChatError`` whose status and slug are those of docs/API.md's error
+table.
 
 The app secret travels in the query string, so requests' and urllib3's exception texts
 (which quote the URL) are never logged, chained or shown: only their class name is.

@@ -1,4 +1,5 @@
-"""WeChat's failures, as API.md's errors: errcode (or transport failure) -> a ``messages`` problem."""
+"""WeChat's failures as docs/API.md's errors: an errcode (or a failed transport) becomes one
+of ``messages``' problems."""
 
 from .. import messages
 from ..errors import ApiError
