@@ -23,7 +23,9 @@ def walkthrough(readme):
 
 def commands(readme):
     """The fenced blocks of a README with comments left out: what a reader runs."""
-    blocks = re.findall(r"```\w*\n(.*?)```", (ROOT / readme).read_text(), re.S)
+    # ```text blocks (the code map's tree) are prose: each README words them in its language.
+    fenced = re.findall(r"```(\w*)\n(.*?)```", (ROOT / readme).read_text(), re.S)
+    blocks = [block for language, block in fenced if language != "text"]
     return [re.sub(r"(?m)(?:^|\s+)(?:#|//)(?:\s.*)?$", "", block).strip() for block in blocks]
 
 

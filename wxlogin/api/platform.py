@@ -1,9 +1,8 @@
 """WeChat platform blueprint: what the mini program asks WeChat about the logged-in user."""
 
 from ..accounts.phone import store_phone_number
-from ..accounts.profile import load_current_user
+from ..accounts.profile import apply_user_info, load_current_user
 from ..accounts.session_keys import wechat_session_valid
-from ..accounts.userinfo import apply_user_info
 from .blueprint import Blueprint
 from .schemas import (
     PhoneCodeSchema,

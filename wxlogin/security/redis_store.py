@@ -18,8 +18,7 @@ from ..extensions import db
 from ..models import RevokedToken, utcnow
 from .redis_trust import MARKER, RedisTrust
 from .token_store import DatabaseTokenStore, TokenStore, session_key, token_key
-from .user_cache import UserCache, version_key
-from .user_snapshot import SNAPSHOT_QUERY, snapshot_of
+from .user_cache import SNAPSHOT_QUERY, UserCache, snapshot_of, version_key
 
 log = logging.getLogger(__name__)
 

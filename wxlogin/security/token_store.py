@@ -23,7 +23,7 @@ from ..database.upkeep import Every
 from ..extensions import db
 from ..models import RevokedToken, utcnow
 from .redis_trust import count_missed_write
-from .user_snapshot import SNAPSHOT_QUERY, snapshot_of
+from .user_cache import SNAPSHOT_QUERY, snapshot_of
 
 log = logging.getLogger(__name__)
 

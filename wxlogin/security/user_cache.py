@@ -1,4 +1,8 @@
-"""Each process's snapshots of the users it served, kept fresh through Redis.
+"""What a protected request knows about its user, and each process's cache of it.
+
+Every request with a token must know that the user exists, is not disabled, and that the
+token's generation is current; ``/wx/me`` also returns the profile: a ``UserSnapshot``,
+read in one query (with the revocation check, by the database store).
 
 With Redis, each process keeps a snapshot of the users it served, valid while the user's
 *version* in Redis is unchanged. The request reads that version in the same round trip that
@@ -13,14 +17,55 @@ import logging
 import random
 import threading
 import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
 
 from ..database.redis_client import RedisError
+from ..models import Identity, User
 
 log = logging.getLogger(__name__)
 
 PREFIX = "wxlogin:user-version:"
 MAX_AGE = 300  # seconds a snapshot may live even when its version is unchanged
 VERSION_TTL = 7 * 24 * 3600  # an idle user's version key goes; a missing one is re-made
+
+
+@dataclass(frozen=True, slots=True)
+class UserSnapshot:
+    """A user as one mini program knows them; immutable, so threads can share it."""
+
+    id: int
+    appid: str
+    openid: str
+    unionid: str | None
+    nickname: str | None
+    avatar_url: str | None
+    phone_number: str | None
+    created_at: datetime
+    last_login_at: datetime
+    disabled: bool
+    token_generation: int
+
+
+SNAPSHOT_COLUMNS = (
+    User.id, Identity.appid, Identity.openid, User.unionid, User.nickname, User.avatar_url,
+    User.phone_number, User.created_at, User.last_login_at,
+    User.disabled_at.is_not(None).label("disabled"), User.token_generation,
+)
+
+
+# Built once: a statement with bound parameters is compiled once and cached.
+SNAPSHOT_QUERY = (
+    sa.select(*SNAPSHOT_COLUMNS)
+    .join(Identity, Identity.user_id == User.id)
+    .where(User.id == sa.bindparam("user_id"), Identity.appid == sa.bindparam("appid"))
+)
+
+
+def snapshot_of(row):
+    return UserSnapshot(*row) if row is not None else None
 
 
 def version_key(user_id):

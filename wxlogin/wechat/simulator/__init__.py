@@ -1,8 +1,7 @@
-"""An offline WeChat for development and tests: its rules (``rules``, ``server_apis``), how it
-answers (``answers``) and how it is reached (``http``, ``transport``)."""
+"""An offline WeChat for development and tests: its rules (``rules``, ``server_apis``) and
+how it is reached (``wire``)."""
 
-from .http import create_simulator_app, init_simulator
 from .rules import Simulator
-from .transport import SimulatorAdapter
+from .wire import SimulatorAdapter, create_simulator_app, init_simulator
 
 __all__ = ["Simulator", "SimulatorAdapter", "create_simulator_app", "init_simulator"]

@@ -24,8 +24,8 @@ import threading
 import time
 from collections import Counter
 
-from .answers import NO_ANSWER, error
 from .server_apis import ServerApis
+from .wire import NO_ANSWER, error
 
 SINGLE_USE_SECONDS = 300  # WeChat codes expire after five minutes: forget older ones
 
