@@ -1,5 +1,5 @@
 """One rule per field, for the HTTP schemas (``api/schemas``) and for the services that take
-the same fields from elsewhere (``accounts/userinfo``: WeChat's encrypted user data).
+the same fields from elsewhere (``accounts/profile``: WeChat's encrypted user data).
 
 Text fields refuse what no database can keep (NUL, lone surrogates) and stray control
 characters; the same rules are JSON-schema patterns, so that /openapi.json says what is
@@ -30,34 +30,29 @@ HTTP_URL = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$"
 HTTP_URL_PATTERN = "^https?://[^\\s\\u0000-\\u001f\\u007f-\\u009f]+$"
 
 
-def _documented(pattern, kwargs):
-    kwargs["metadata"] = {"pattern": pattern, **kwargs.get("metadata", {})}
-    return kwargs
+class _StorableText(fields.String):
+    multiline = False
+    pattern = LINE_PATTERN
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"pattern": self.pattern, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        _storable(value, multiline=self.multiline)
+        return value
 
 
-class Line(fields.String):
+class Line(_StorableText):
     """One line of text: no control characters."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**_documented(LINE_PATTERN, kwargs))
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        _storable(value, multiline=False)
-        return value
-
-
-class Text(fields.String):
+class Text(_StorableText):
     """Free text: newlines and tabs allowed, other control characters not."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**_documented(TEXT_PATTERN, kwargs))
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        _storable(value, multiline=True)
-        return value
-
+    multiline = True
+    pattern = TEXT_PATTERN
 
 
 NICKNAME_LENGTH = 64

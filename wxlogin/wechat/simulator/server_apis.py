@@ -20,7 +20,7 @@ import secrets
 import time
 
 from ..user_data import seal_user_data
-from .answers import error
+from .wire import error
 
 SCRIPTABLE = {"stable_token", "checksession", "getuserphonenumber"}
 
@@ -73,12 +73,9 @@ class ServerApis:
         return {"access_token": token, "expires_in": int(expires - now)}
 
     def phone_number(self, args, body):
-        scripted = self._scripted_answer("getuserphonenumber")
-        if scripted is not None:
-            return scripted
-        appid = self._app_of_token(args.get("access_token", ""))
-        if appid is None:
-            return error(40001, "invalid credential, access_token is invalid or not latest")
+        appid, refusal = self._app_calling("getuserphonenumber", args)
+        if refusal is not None:
+            return refusal
         code = body.get("code") or ""
         kind, _, rest = code.partition(":")
         if kind == "sim-fail":
@@ -115,12 +112,9 @@ class ServerApis:
         return seal_user_data(session_key, args.get("watermark_appid") or args["appid"], info)
 
     def check_session(self, args, _body):
-        scripted = self._scripted_answer("checksession")
-        if scripted is not None:
-            return scripted
-        appid = self._app_of_token(args.get("access_token", ""))
-        if appid is None:
-            return error(40001, "invalid credential, access_token is invalid or not latest")
+        appid, refusal = self._app_calling("checksession", args)
+        if refusal is not None:
+            return refusal
         with self._lock:
             session_key = self._session_keys.get((appid, args.get("openid")))
         expected = hmac.new((session_key or "").encode(), b"", hashlib.sha256).hexdigest()
@@ -128,6 +122,17 @@ class ServerApis:
         if session_key is None or not hmac.compare_digest(expected.encode(), signature.encode()):
             return error(87009, "invalid signature")
         return {"errcode": 0, "errmsg": "ok"}
+
+    def _app_calling(self, api, args):
+        """``(appid, None)`` for a call made with an app's current token; ``(None, answer)``
+        when the call is refused: a scripted failure of ``api``, or ``40001``."""
+        scripted = self._scripted_answer(api)
+        if scripted is not None:
+            return None, scripted
+        appid = self._app_of_token(args.get("access_token", ""))
+        if appid is None:
+            return None, error(40001, "invalid credential, access_token is invalid or not latest")
+        return appid, None
 
     def _app_of_token(self, token):
         now = time.monotonic()
