@@ -3,6 +3,7 @@
 import logging
 
 import requests
+from flask import abort
 
 from .conftest import fresh_code
 
@@ -29,6 +30,17 @@ def test_a_body_over_64_kib_is_413(client):
 def test_a_body_just_under_the_limit_is_read(client):
     response = client.post("/wx/login", json={"code": fresh_code("a"), "pad": "x" * 60000})
     assert response.status_code == 200
+
+
+def test_another_http_error_keeps_its_own_words(app):
+    """A status outside our catalog (a library's abort) is answered in our shape with its
+    own description, taken as it is: braces in it are text, not a template."""
+    @app.get("/conflict")
+    def conflict():
+        abort(409, description="key {x} is taken")
+
+    response = app.test_client().get("/conflict")
+    assert (response.status_code, response.get_json()) == (409, {"error": "conflict", "message": "key {x} is taken"})
 
 
 def test_unexpected_errors_are_500_without_details(app, caplog):

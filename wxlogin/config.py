@@ -45,6 +45,12 @@ def init_app(app, overrides=None):
     finalize(app)
 
 
+def set_defaults(app, settings):
+    """A library's settings, where neither the environment nor the caller set them."""
+    for name, value in settings.items():
+        app.config.setdefault(name, value)
+
+
 def from_environ(environ=os.environ):
     """Config keys read from environment variables; absent variables are left out."""
     config = {

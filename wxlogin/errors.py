@@ -68,7 +68,8 @@ def handle_http_exception(error):
     headers = dict(data.get("headers") or {})
     allow = error.get_headers() if error.code == 405 else []
     headers.update((k, v) for k, v in allow if k == "Allow")
-    return error_response(problem, _field_errors(data.get("messages")), headers, method=request.method)
+    placeholders = {"method": request.method} if problem is messages.METHOD_NOT_ALLOWED else {}
+    return error_response(problem, _field_errors(data.get("messages")), headers, **placeholders)
 
 
 def handle_unexpected_error(error):

@@ -122,7 +122,8 @@ class Note(db.Model):
 
 class RevokedToken(db.Model):
     """A revoked token (``jti:<id>``) or login session (``sid:<id>``), kept until the last
-    token it covers has expired. With REDIS_URL set, these live in Redis instead."""
+    token it covers has expired. The authority: with REDIS_URL set, Redis holds a copy
+    (``security.redis_store``)."""
 
     __tablename__ = "revoked_tokens"
     __table_args__ = (_MYSQL_TABLE,)
@@ -166,11 +167,11 @@ class LoginAttempt(db.Model):
 
 
 class RedisSync(db.Model):
-    """One row: how many writes Redis has missed, ever (``redis_sync``).
+    """One row: how many writes Redis has missed, ever.
 
     Every revocation, disabling or "log out everywhere" that Redis could not be given adds
-    one, after the change itself is committed. Redis is believed only while it holds the
-    marker of a reload made at the current count (see ``redis_trust``).
+    one, in the transaction of the change itself. Redis is believed only while it holds the
+    marker of a reload made at the current count (``security.redis_trust``).
     """
 
     __tablename__ = "redis_sync"

@@ -1,6 +1,9 @@
-"""Every place wxlogin overrides or leans on a library's private method, in one module.
+"""The overrides of libraries' private methods, in one module, and every pin.
 
-Each one is pinned: ``PINS`` holds a hash of the library source it was written against, and
+Each override, and the two library methods other modules replace (psycopg's
+``Connection.wait`` in ``database/deadline.py``, gunicorn's ``GeventWorker.handle`` in
+``ops/gunicorn_worker.py``), is pinned: ``PINS`` holds a hash of the library source it was
+written against, and
 ``tests/test_overrides.py`` fails when an upgrade changes that source, so that whoever
 upgrades reads the new code and checks the override still holds before updating the pin.
 """
@@ -12,7 +15,6 @@ from flask_smorest import Api
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from . import messages
-from .api.schemas import ErrorSchema
 from .errors import ApiError
 from .security.verified_tokens import VerifiedTokens
 
@@ -66,9 +68,8 @@ class CachingJWTManager(JWTManager):
 
 
 class OwnErrorsApi(Api):
-    """flask-smorest's Api documenting our own error body instead of its default one."""
-
-    ERROR_SCHEMA = ErrorSchema
+    """flask-smorest's Api leaving errors to ours (``api/routes.py`` gives it our error
+    body to document)."""
 
     def _register_error_handlers(self):
         """Errors are rendered by ``wxlogin.errors``; smorest must not register its own."""

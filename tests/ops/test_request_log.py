@@ -88,3 +88,16 @@ def test_a_made_up_method_is_counted_as_other(client, caplog):
     client.open("/healthz", method="BREW")
     (line,) = request_lines(caplog)
     assert line.method == "other"
+
+
+def test_records_of_teardowns_carry_the_request_id_and_later_ones_none(app, caplog):
+    @app.teardown_request
+    def log_it(_exc):
+        logging.getLogger("wxlogin.test").warning("tearing down")
+
+    caplog.set_level(logging.WARNING, logger="wxlogin.test")
+    caplog.handler.addFilter(RequestIdFilter())
+    app.test_client().get("/healthz", headers={"X-Request-ID": "req-7"})
+    logging.getLogger("wxlogin.test").warning("after")
+    ids = {r.getMessage(): r.request_id for r in caplog.records if r.name == "wxlogin.test"}
+    assert ids == {"tearing down": "req-7", "after": None}

@@ -1,6 +1,6 @@
 """Each identity's WeChat ``session_key``: stored encrypted, read back, checked with WeChat.
 
-The key decrypts what ``wx.getUserInfo`` gives the client (``userinfo``) and signs the
+The key decrypts what ``wx.getUserInfo`` gives the client (``profile.apply_user_info``) and signs the
 session check. It never leaves the server. Its ciphertext is bound to its owner
 (``appid:openid``), so that it cannot be moved to another row.
 """

@@ -1,7 +1,9 @@
 """The HTTP API's blueprints, one per resource, registered with the OpenAPI document."""
 
+from ..config import set_defaults
 from ..extensions import api
 from . import auth, data, health, platform
+from .schemas import ErrorSchema
 
 SETTINGS = {
     "API_TITLE": "wxlogin",
@@ -16,8 +18,8 @@ BLUEPRINTS = (auth.blp, data.blp, health.blp, platform.blp)
 
 
 def init_app(app):
-    for name, value in SETTINGS.items():
-        app.config.setdefault(name, value)
+    set_defaults(app, SETTINGS)
+    api.ERROR_SCHEMA = ErrorSchema  # documented as the body of every error response
     api.init_app(app)
     api.spec.components.security_scheme(
         "Authentication", {"type": "apiKey", "in": "header", "name": "Authentication"}

@@ -29,8 +29,6 @@ def read_once(statement, params=None):
         return connection.execute(statement, params).first()
 
 
-
-
 def upsert(model, values, keys, changes):
     """INSERT, or on a conflict over ``keys`` UPDATE with ``changes(new_row)``, on any of
     our three databases."""

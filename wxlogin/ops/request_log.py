@@ -27,7 +27,7 @@ def request_id():
     if "request_id" not in g:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-        REQUEST_ID.set(g.request_id)
+        g.request_id_token = REQUEST_ID.set(g.request_id)
     return g.request_id
 
 
@@ -54,7 +54,10 @@ def _finish(response):
 
 
 def _forget(_exc):
-    REQUEST_ID.set(None)  # records made after the request carry no id
+    """Records made after the request carry no id (or the id of the request around it)."""
+    token = g.pop("request_id_token", None)
+    if token is not None:
+        REQUEST_ID.reset(token)
 
 
 def init_app(app):
@@ -62,4 +65,6 @@ def init_app(app):
     # reverse order, so this one runs last and logs the final status.
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.after_request_funcs.setdefault(None, []).insert(0, _finish)
-    app.teardown_request(_forget)
+    # Teardown functions run last-registered first: first in the list, this one runs last,
+    # so that every other teardown still logs with the request's id.
+    app.teardown_request_funcs.setdefault(None, []).insert(0, _forget)

@@ -5,7 +5,8 @@ The first key encrypts; every key decrypts, so a new key can be put first while 
 written under the old one stay readable (``flask session-keys reencrypt`` moves them
 over). Keys come from ``SESSION_KEY_ENCRYPTION_KEYS`` (base64 of 32 random bytes each);
 without it they are derived (HKDF) from the JWT signing keys. Each ciphertext is bound to
-its owner (a session key to its user's ``appid:openid``), so it cannot be moved to another row.
+its owner (a session key to its user's ``appid:openid``), so it cannot be moved to another
+row. App tokens are not moved: one the ring can no longer read is fetched again.
 """
 
 import base64

@@ -18,7 +18,7 @@ from .. import messages
 from ..errors import ApiError
 from ..extensions import db
 from ..models import User, utcnow
-from .token_store import session_key, token_key, token_store
+from .token_store import jti_key, sid_key, token_store
 from .user_versions import changed
 
 
@@ -41,7 +41,7 @@ def rotate(user, claims):
     Revoking the spent token is the atomic step: of two requests racing with one refresh
     token, one wins and the other is treated as theft (clients refresh one at a time).
     """
-    first = token_store().revoke(token_key(claims), _outlives(claims["exp"]))
+    first = token_store().revoke(jti_key(claims), _outlives(claims["exp"]))
     if not first:  # the spent token came back: someone copied it
         revoke_session(claims)
         raise ApiError(messages.TOKEN_REVOKED)
@@ -52,7 +52,7 @@ def revoke_session(claims):
     """Revoke every token of the session of ``claims``, present and future rotations."""
     config = current_app.config
     longest = max(config["JWT_ACCESS_TOKEN_EXPIRES"], config["JWT_REFRESH_TOKEN_EXPIRES"])
-    token_store().revoke(session_key(claims), _outlives((utcnow() + longest).timestamp()))
+    token_store().revoke(sid_key(claims), _outlives((utcnow() + longest).timestamp()))
 
 
 def revoke_all_sessions(user_id):

@@ -15,6 +15,7 @@ from flask_limiter.util import get_remote_address
 from limits import parse_many
 
 from .. import messages
+from ..config import set_defaults
 from ..database.redis_client import REDIS_TIMEOUTS
 from ..errors import ApiError, handle_api_error
 from ..extensions import limiter
@@ -81,8 +82,7 @@ def handle_limit_exceeded(_error):
 
 
 def init_app(app):
-    for name, value in SETTINGS.items():
-        app.config.setdefault(name, value)
+    set_defaults(app, SETTINGS)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, handle_limit_exceeded)

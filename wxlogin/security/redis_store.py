@@ -17,7 +17,7 @@ from ..database.statements import read_once
 from ..extensions import db
 from ..models import RevokedToken, utcnow
 from .redis_trust import MARKER, RedisTrust
-from .token_store import DatabaseTokenStore, TokenStore, session_key, token_key
+from .token_store import DatabaseTokenStore, TokenStore, jti_key, sid_key
 from .user_cache import SNAPSHOT_QUERY, UserCache, snapshot_of, version_key
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class RedisTokenStore(TokenStore):
         """One MGET (revocations and the user's version); the snapshot comes from this
         process's cache when the version is unchanged, else from the database. When Redis
         may not be believed or does not answer: the database store's one query."""
-        found = self.lookup([token_key(claims), session_key(claims)], also=version_key(user_id))
+        found = self.lookup([jti_key(claims), sid_key(claims)], also=version_key(user_id))
         if found is None:
             return self.database.check(claims, user_id)
         revoked, version = found
@@ -71,6 +71,12 @@ class RedisTokenStore(TokenStore):
             user_id, params["appid"], version, lambda: snapshot_of(read_once(SNAPSHOT_QUERY, params)), epoch
         )
         return False, user
+
+    def tell_hosts(self, user_ids, attempts=1):
+        return self.user_cache.bump(user_ids, attempts)
+
+    def after_miss(self):
+        self.trust.after_miss()
 
     def lookup(self, keys, also=None):
         """``(revoked, value of the Redis key also)`` in one round trip, or None when

@@ -9,6 +9,7 @@ import hashlib
 
 from flask import current_app
 
+from ..config import set_defaults
 from ..extensions import jwt
 
 ISSUER = "wxlogin"
@@ -31,8 +32,7 @@ def key_id(key):
 
 def init_app(app):
     """Signing keys by id (the current one first) and the audiences this service accepts."""
-    for name, value in JWT_SETTINGS.items():
-        app.config.setdefault(name, value)
+    set_defaults(app, JWT_SETTINGS)
     keys = [app.config["JWT_SECRET_KEY"], *app.config.get("JWT_PREVIOUS_SECRET_KEYS", [])]
     app.extensions["jwt_keys"] = {key_id(key): key for key in keys}
     app.config["JWT_DECODE_AUDIENCE"] = list(app.config["WX_APPS"])

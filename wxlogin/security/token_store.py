@@ -33,18 +33,17 @@ def token_store():
     return current_app.extensions["token_store"]
 
 
-def token_key(claims):
+def jti_key(claims):
+    """The key that revokes one token."""
     return f"jti:{claims['jti']}"
 
 
-def session_key(claims):
+def sid_key(claims):
+    """The key that revokes every token of one login session."""
     return f"sid:{claims['sid']}"
 
 
 class TokenStore(abc.ABC):
-    user_cache = None  # the process's user snapshots, when they are kept fresh through Redis
-    trust = None  # whether Redis may be believed (``redis_trust``), when there is one
-
     @abc.abstractmethod
     def revoke(self, key, expires_at):
         """Remember ``key`` until ``expires_at``; False when it was revoked already (the
@@ -58,6 +57,15 @@ class TokenStore(abc.ABC):
     @abc.abstractmethod
     def purge(self):
         """Forget entries whose tokens have all expired; returns how many."""
+
+    def tell_hosts(self, user_ids, attempts=1):
+        """Tell every host's user cache that these users changed (``user_versions``); False
+        when they could not all be told. Here there is no Redis to tell: hosts that use one
+        learn of a critical change through the missed count instead."""
+        return False
+
+    def after_miss(self):
+        """A write Redis missed was just counted (``redis_trust``)."""
 
 
 class DatabaseTokenStore(TokenStore):
@@ -90,7 +98,7 @@ class DatabaseTokenStore(TokenStore):
     def check(self, claims, user_id):
         """One query joining the user, their identity and the revocation check (on one
         connection, whatever the number of requests waiting)."""
-        params = {"user_id": user_id, "appid": claims["aud"], "keys": [token_key(claims), session_key(claims)]}
+        params = {"user_id": user_id, "appid": claims["aud"], "keys": [jti_key(claims), sid_key(claims)]}
         row = read_once(self.SNAPSHOT_AND_REVOKED, params)
         return (bool(row[-1]), snapshot_of(row[:-1])) if row is not None else (False, None)
 

@@ -10,12 +10,11 @@ Redis (``flask users`` run without the service's ``REDIS_URL``) is counted as mi
 """
 
 import sqlalchemy as sa
-from flask import has_app_context
+from flask import current_app, has_app_context
 
 from ..extensions import db
 from ..models import Identity, User
 from .redis_trust import count_missed_write
-from .token_store import token_store
 
 CRITICAL_ATTEMPTS = 2  # a critical change tries Redis twice before counting it as missed
 
@@ -56,9 +55,9 @@ def _count_what_redis_will_miss(session):
     critical = session.info.get("critical_users")
     if not critical:
         return
-    store = _redis_store()
+    store = _store()
     # Without Redis here (``flask users`` without REDIS_URL) hosts that use one are not told.
-    if store is None or not store.user_cache.bump(critical, attempts=CRITICAL_ATTEMPTS):
+    if store is None or not store.tell_hosts(critical, attempts=CRITICAL_ATTEMPTS):
         count_missed_write(session.connection())
         session.info["redis_missed"] = True
 
@@ -70,15 +69,15 @@ def _publish(session):
     changed_users = session.info.pop("changed_users", None)
     critical = session.info.pop("critical_users", ())
     missed = session.info.pop("redis_missed", False)
-    store = _redis_store()
+    store = _store()
     if store is None:
         return
-    if changed_users and not missed and not store.user_cache.bump(changed_users) and critical:
+    if changed_users and not missed and not store.tell_hosts(changed_users) and critical:
         # Redis took the first bump but not this one: count it on its own (best effort).
         count_missed_write()
         missed = True
     if missed:
-        store.trust.after_miss()
+        store.after_miss()
 
 
 @sa.event.listens_for(db.session, "after_rollback")
@@ -87,9 +86,6 @@ def _forget(session):
         session.info.pop(name, None)
 
 
-def _redis_store():
-    """The token store when it keeps users in Redis (None without Redis, or outside the app)."""
-    if not has_app_context():
-        return None
-    store = token_store()
-    return store if store.user_cache is not None else None
+def _store():
+    """The app's token store; None outside an app, or in one that has none."""
+    return current_app.extensions.get("token_store") if has_app_context() else None

@@ -85,6 +85,8 @@ def _usable(appid, refused):
 
 
 def _owner(appid):
+    # What stored tokens are bound to; the name predates "app token": changing it would
+    # make every stored token unreadable (as would renaming the access_tokens table).
     return f"access_token:{appid}"
 
 

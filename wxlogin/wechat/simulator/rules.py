@@ -13,8 +13,8 @@ WeChat); the server APIs (access tokens, phone numbers, the session check): ``se
 - ``sim-fail:timeout``: answers only after the caller gave up (``WX_TIMEOUT`` + 1 s).
 - ``sim-fail:nonjson``: an HTML error page instead of JSON.
 
-Like WeChat, it answers HTTP 200 with JSON labelled ``text/plain`` (``answers``). How it is
-reached: ``http`` (a blueprint, an app of its own) and ``transport`` (in-process).
+Like WeChat, it answers HTTP 200 with JSON labelled ``text/plain``; how it answers and how
+it is reached (over HTTP, or in-process): ``wire``.
 """
 
 import base64

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from flask import Blueprint, Flask, Response, abort, current_app, request
-from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.adapters import HTTPAdapter
 from urllib3 import HTTPResponse
 
 NO_ANSWER = object()  # the scripted timeout: WeChat keeps the caller waiting
@@ -57,8 +57,9 @@ def create_simulator_app(simulator):
     return app
 
 
-class SimulatorAdapter(BaseAdapter):
-    """A requests transport answering from a Simulator in this process (development app)."""
+class SimulatorAdapter(HTTPAdapter):
+    """A requests transport answering from a Simulator in this process (development app);
+    requests' own adapter builds the responses."""
 
     def __init__(self, simulator):
         super().__init__()
@@ -74,9 +75,6 @@ class SimulatorAdapter(BaseAdapter):
             raise requests.ReadTimeout("the simulator played a timeout", request=request)
         text, status, headers = encode(body) if body is not None else ("not found", 404, {})
         raw = HTTPResponse(body=io.BytesIO(text.encode()), status=status, headers=headers, preload_content=False)
-        response = HTTPAdapter().build_response(request, raw)
+        response = self.build_response(request, raw)
         response.encoding = "utf-8"
         return response
-
-    def close(self):
-        pass
