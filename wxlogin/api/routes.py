@@ -2,7 +2,7 @@
 
 from ..config import set_defaults
 from ..extensions import api
-from . import auth, data, health, platform
+from . import auth, data, docs, health, platform
 from .schemas import ErrorSchema
 
 SETTINGS = {
@@ -12,7 +12,7 @@ SETTINGS = {
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+    "OPENAPI_SWAGGER_UI_URL": docs.ASSETS_URL,  # packaged, not from a CDN
 }
 BLUEPRINTS = (auth.blp, data.blp, health.blp, platform.blp)
 
@@ -29,3 +29,4 @@ def init_app(app):
     )
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs.bp)  # Swagger UI's files: not operations of the API
