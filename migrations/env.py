@@ -1,4 +1,5 @@
 import logging
+import sys
 from logging.config import fileConfig
 
 import sqlalchemy as sa
@@ -6,6 +7,7 @@ from alembic import context
 from flask import current_app
 
 from wxlogin.database.engine import engine_options
+from wxlogin.database.errors import connection_problem
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -27,6 +29,18 @@ def migration_engine():
     url = get_engine().url
     options = engine_options(url.render_as_string(hide_password=False))
     return sa.create_engine(url, poolclass=sa.pool.NullPool, **options)
+
+
+def connect_or_exit(engine):
+    """A connection, or one line naming what is wrong and exit status 1: a missing
+    database, a wrong password or a server that is down is the operator's to fix, and a
+    traceback of SQLAlchemy's internals would only hide the one line that matters."""
+    try:
+        return engine.connect()
+    except sa.exc.DBAPIError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        sys.exit(f"flask db: cannot connect to {where}: {connection_problem(exc)} "
+                 "(README: Setting up the database)")
 
 
 def get_engine_url():
@@ -101,7 +115,7 @@ def run_migrations_online():
 
     connectable = migration_engine()
 
-    with connectable.connect() as connection:
+    with connect_or_exit(connectable) as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # SQLite alters a table by copying it and dropping the original: with foreign

@@ -1,5 +1,6 @@
 """The committed migrations build exactly the schema the models describe, on this database."""
 
+import subprocess
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -8,6 +9,8 @@ from alembic.migration import MigrationContext
 
 from wxlogin.extensions import db
 from wxlogin.models import Identity, Note, User
+
+from .processes import BIN, production_env
 
 
 def test_migrations_match_the_models(app):
@@ -70,3 +73,23 @@ def test_the_unionid_migration_keeps_users_and_merges_shared_unionids(app):
         ]
         notes = db.session.execute(sa.select(Note.user_id, Note.title).order_by(Note.title)).all()
         assert [tuple(n) for n in notes] == [(one, "note 1"), (one, "note 2"), (three, "note 3")]
+
+
+def missing_database(url):
+    """``url`` with a database that does not exist (on SQLite: a folder that does not)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return "sqlite:////nonexistent-folder/wxlogin.sqlite", "unable to open database file"
+    if parsed.get_backend_name() == "postgresql":
+        return parsed.set(database="wxlogin_missing").render_as_string(False), 'database "wxlogin_missing" does not exist'
+    return parsed.set(database="wxlogin_missing").render_as_string(False), "Unknown database 'wxlogin_missing'"
+
+
+def test_upgrading_a_missing_database_says_so_in_one_line(database_url, tmp_path):
+    """No traceback: one line naming the database (without its password) and the problem."""
+    url, problem = missing_database(database_url)
+    result = subprocess.run([BIN / "flask", "--app", "wxlogin", "db", "upgrade"], cwd=tmp_path, env=production_env(url),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    (line,) = [line for line in result.stderr.splitlines() if line.strip()]
+    assert line.startswith("flask db: cannot connect to ") and line.endswith(f"{problem} (README: Setting up the database)")

@@ -75,3 +75,14 @@ def is_retryable(exc):
     if orig.__class__.__module__.startswith("pymysql") and orig.args and orig.args[0] in _RETRYABLE_MYSQL:
         return True
     return isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig)
+
+
+def connection_problem(exc):
+    """What the driver says stopped a connection, in one line: 'database "x" does not
+    exist', 'Access denied for user ...', 'Connection refused ...' (no password in it)."""
+    orig = getattr(exc, "orig", None) or exc
+    if type(orig).__module__.startswith("pymysql") and len(orig.args) > 1:
+        return str(orig.args[1])
+    text = str(orig).rsplit(" failed: ", 1)[-1]  # psycopg: 'connection to server at ... failed: FATAL: ...'
+    text = text.removeprefix("FATAL:").strip()
+    return ". ".join(part.strip() for part in text.splitlines() if part.strip())
