@@ -166,3 +166,22 @@ def test_logs_are_json_lines_with_request_ids(database_url, tmp_path):
     assert (login_line["route"], login_line["status"], login_line["user_id"]) == ("/wx/login", 200, body["user"]["id"])
     assert (me_line["route"], me_line["status"], me_line["user_id"]) == ("/wx/me", 200, body["user"]["id"])
     assert body["access_token"] not in log and body["refresh_token"] not in log and SECRET not in log
+
+
+def exactly(size, code):
+    skeleton = len(json.dumps({"code": code, "pad": ""}).encode())
+    body = json.dumps({"code": code, "pad": "x" * (size - skeleton)}).encode()
+    assert len(body) == size
+    return body
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_under_gunicorn_64_kib_is_the_largest_body(service, chunked):
+    """Exactly 64 KiB is read, one byte more is 413, announced or sent in chunks (gunicorn
+    terminates the input: a read at the limit must not be taken for a byte too many)."""
+    headers = {"Content-Type": "application/json"}
+    for size, status in ((64 * 1024, 200), (64 * 1024 + 1, 413)):
+        body = exactly(size, f"sim:bodies:{next(counter)}")
+        data = iter([body[:1000], body[1000:]]) if chunked else body
+        response = requests.post(f"{service}/wx/login", data=data, headers=headers, timeout=10)
+        assert response.status_code == status, response.text

@@ -13,6 +13,7 @@ from flask_jwt_extended import JWTManager
 from flask_jwt_extended.config import config as jwt_config
 from flask_smorest import Api
 from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import messages
 from .errors import ApiError
@@ -101,8 +102,12 @@ def _read_body(req):
     try:
         data = req.get_data(cache=True)
         limit = current_app.config["MAX_CONTENT_LENGTH"]
-        if limit and len(data) >= limit:
-            req.stream.read(1)  # raises RequestEntityTooLarge past a chunked body's limit
+        # A body announced too long was refused already; one sent in chunks is cut at the
+        # limit: one byte more of it, read past the cut, is a body too large. (Not read
+        # through req.stream: where the server terminates the input, as gunicorn does, that
+        # refuses any read at the limit, and a body of exactly 64 KiB would be refused.)
+        if limit and req.content_length is None and len(data) >= limit and req.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
         return data
     except (OSError, *_SERVER_PARSE_ERRORS):
         raise ApiError(messages.BODY_UNREADABLE) from None
