@@ -66,10 +66,10 @@ def start_simulator(env, cwd):
     return start(command, f"{env['WX_API_BASE']}/sns/jscode2session", env, cwd), env["WX_API_BASE"]
 
 
-def start_gunicorn(env, workers=2):
+def start_gunicorn(env, workers=2, app="wsgi:app"):
     """``gunicorn -w N wsgi:app`` from the repository, as the README deploys it."""
     url = f"http://127.0.0.1:{free_port()}"
-    command = [BIN / "gunicorn", "-w", str(workers), "-b", url.removeprefix("http://"), "wsgi:app"]
+    command = [BIN / "gunicorn", "-w", str(workers), "-b", url.removeprefix("http://"), app]
     return start(command, f"{url}/healthz", env, ROOT), url
 
 

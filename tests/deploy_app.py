@@ -1,0 +1,12 @@
+"""``wsgi:app`` with one more route, ``GET /_probe``: what the service sees of a request
+(scheme, client address, host) once it has come through the front proxy
+(tests/test_deploy.py serves this with gunicorn behind deploy/nginx.conf)."""
+
+from flask import jsonify, request
+
+from wsgi import app
+
+
+@app.get("/_probe")
+def probe():
+    return jsonify(scheme=request.scheme, remote_addr=request.remote_addr, host=request.host)
