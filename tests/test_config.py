@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import redis.sentinel
 import requests
 
 from wxlogin import create_app
@@ -133,3 +134,17 @@ def test_development_runs_with_nothing_configured(environ, tmp_path):
         assert direct.headers["Content-Type"].startswith("text/plain") and "openid" in direct.json()
     finally:
         server.stop()
+
+
+def test_redis_url_may_name_a_sentinel_set(environ):
+    """``redis+sentinel://`` gives a client of the set's master, and Flask-Limiter the same
+    set (it reads the same form); a malformed one is refused at start, naming the form."""
+    environ.setenv("REDIS_URL", "redis+sentinel://127.0.0.1:26379,127.0.0.2:26380/wxlogin")
+    app = create_app({"TESTING": True})
+    client = app.extensions["redis"]
+    assert isinstance(client.connection_pool, redis.sentinel.SentinelConnectionPool)
+    assert client.connection_pool.service_name == "wxlogin"
+    assert app.config["RATELIMIT_STORAGE_OPTIONS"]["use_replicas"] is False
+    environ.setenv("REDIS_URL", "redis+sentinel://127.0.0.1/wxlogin")
+    with pytest.raises(ConfigError, match="redis\\+sentinel://host:26379"):
+        create_app({"TESTING": True})

@@ -137,17 +137,16 @@ def redis_server(tmp_path):
 
 
 def service_env(pg, redis_url, wx_api_base, **extra):
-    return production_env(
-        pg.url, redis_url,
-        WX_API_BASE=wx_api_base,
-        LOGIN_RATE_LIMIT="off",
-        LOGIN_RATE_LIMIT_PER_USER="off",
-        DATABASE_TIMEOUT=str(DATABASE_TIMEOUT),
-        GUNICORN_CLIENT_TIMEOUT=str(CLIENT_TIMEOUT_SETTING),
-        WEB_CONCURRENCY="2",
-        LOG_LEVEL="INFO",
-        **extra,
-    )
+    settings = {
+        "WX_API_BASE": wx_api_base,
+        "LOGIN_RATE_LIMIT": "off",
+        "LOGIN_RATE_LIMIT_PER_USER": "off",
+        "DATABASE_TIMEOUT": str(DATABASE_TIMEOUT),
+        "GUNICORN_CLIENT_TIMEOUT": str(CLIENT_TIMEOUT_SETTING),
+        "WEB_CONCURRENCY": "2",
+        "LOG_LEVEL": "INFO",
+    }
+    return production_env(pg.url, redis_url, **{**settings, **extra})
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from limits import parse_many
 
 from .. import messages
 from ..config import set_defaults
-from ..database.redis_client import REDIS_TIMEOUTS
+from ..database.redis_client import limiter_storage_options
 from ..errors import ApiError, handle_api_error
 from ..extensions import limiter
 from ..overrides import drop_request_hook
@@ -28,8 +28,6 @@ MESSAGE = messages.TOO_MANY_LOGINS.message  # Flask-Limiter's error_message for 
 SETTINGS = {
     "RATELIMIT_KEY_PREFIX": "wxlogin",
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,  # Redis down: per-process counters meanwhile
-    # A frozen Redis must not hold logins: the limiter's own client gets the same bounds.
-    "RATELIMIT_STORAGE_OPTIONS": REDIS_TIMEOUTS,
 }
 
 
@@ -84,6 +82,8 @@ def handle_limit_exceeded(_error):
 def init_app(app):
     set_defaults(app, SETTINGS)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    # A frozen Redis must not hold logins: the limiter's own client gets the same bounds.
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", limiter_storage_options(app.config["REDIS_URL"]))
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, handle_limit_exceeded)
     # Flask-Limiter checks app-wide and blueprint limits in a hook before every request;
