@@ -9,4 +9,6 @@ from wsgi import app
 
 @app.get("/_probe")
 def probe():
-    return jsonify(scheme=request.scheme, remote_addr=request.remote_addr, host=request.host)
+    # REMOTE_PORT is the proxy's own side of its connection to gunicorn (ProxyFix leaves it).
+    return jsonify(scheme=request.scheme, remote_addr=request.remote_addr, host=request.host,
+                   proxy_port=request.environ.get("REMOTE_PORT"))

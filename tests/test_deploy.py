@@ -41,3 +41,6 @@ def test_the_stop_timeout_outlasts_the_graceful_stop():
     assert int(settings["TimeoutStopSec"]) > int(graceful.group(1))
     assert settings["KillSignal"] == "SIGTERM" and settings["Restart"] == "on-failure"
     assert settings["ExecStart"].endswith("gunicorn wsgi:app")
+    # nginx.conf's upstream, and nothing else: clients must not reach gunicorn past nginx.
+    assert settings["Environment"] == "GUNICORN_BIND=127.0.0.1:8000"
+    assert "server 127.0.0.1:8000;" in (ROOT / "deploy" / "nginx.conf").read_text()

@@ -3,6 +3,7 @@ with a certificate made here, gunicorn behind it with TRUSTED_PROXY_COUNT=1. Cli
 from other loopback addresses (127.0.0.2...) than nginx's own, so that "the address the
 service counts is the client's" can be told apart from "it is nginx's"."""
 
+import contextlib
 import http.client
 import json
 import os
@@ -68,9 +69,16 @@ def proxy(database_url, tmp_path_factory):
     env = production_env(database_url, TRUSTED_PROXY_COUNT="1", LOGIN_RATE_LIMIT=f"{LIMIT}/minute",
                          LOGIN_RATE_LIMIT_PER_USER="off")
     flask(env, "db", "upgrade", cwd=tmp)
+    with contextlib.ExitStack() as started:
+        yield from _serve(env, tmp, database_url, started)
+
+
+def _serve(env, tmp, database_url, started):
     simulator, _ = start_simulator(env, tmp)
+    started.callback(stop, simulator)
     # One worker: without Redis each process counts the per-IP limit alone.
     gunicorn, upstream = start_gunicorn(env, workers=1, app="tests.deploy_app:app")
+    started.callback(stop, gunicorn)
     https_port, http_port = free_port(), free_port()
     (tmp / "wxlogin.conf").write_text(render(CONF.read_text(), tmp, https_port, http_port, upstream.removeprefix("http://")))
     temp_paths = "\n".join(f"  {kind}_temp_path {tmp}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
@@ -80,22 +88,28 @@ def proxy(database_url, tmp_path_factory):
         f"http {{\n  access_log off;\n{temp_paths}\n  include {tmp}/wxlogin.conf;\n}}\n"
     )
     nginx = subprocess.Popen([NGINX, "-p", tmp, "-c", tmp / "nginx.conf", "-g", "daemon off;"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    started.callback(_stop_nginx, nginx)
+    _wait_for_port(https_port, nginx, tmp)
+    yield {"https": f"https://127.0.0.1:{https_port}", "http": f"http://127.0.0.1:{http_port}",
+           "port": https_port, "cert": str(tmp / "cert.pem"), "database_url": database_url}
+
+
+def _stop_nginx(nginx):
+    """SIGQUIT (graceful: workers finish, then exit) to the group; SIGKILL if it lingers."""
+    os.killpg(nginx.pid, signal.SIGQUIT)
     try:
-        _wait_for_port(https_port, nginx, tmp)
-        yield {"https": f"https://127.0.0.1:{https_port}", "http": f"http://127.0.0.1:{http_port}",
-               "port": https_port, "cert": str(tmp / "cert.pem"), "database_url": database_url}
-    finally:
-        nginx.send_signal(signal.SIGQUIT)  # graceful: workers finish, then exit
         nginx.wait(15)
-        stop(gunicorn, simulator)
+    except subprocess.TimeoutExpired:
+        os.killpg(nginx.pid, signal.SIGKILL)
+        nginx.wait(5)
 
 
 def _wait_for_port(port, process, tmp):
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"nginx exited: {process.stderr.read()} {(tmp / 'error.log').read_text()}")
+            raise RuntimeError(f"nginx exited: {(tmp / 'error.log').read_text()}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -179,16 +193,19 @@ def test_plain_http_is_sent_to_https(proxy):
 
 
 def test_keep_alive_holds_across_requests(proxy):
+    """Five requests on one client connection, and on one connection from nginx to gunicorn
+    (its port, as gunicorn saw it, is the same each time)."""
     context = ssl.create_default_context(cafile=proxy["cert"])
     connection = http.client.HTTPSConnection("127.0.0.1", proxy["port"], context=context, timeout=10)
-    sockets = set()
+    client_sockets, proxy_ports = [], set()
     for _ in range(5):
-        connection.request("GET", "/healthz")
+        connection.request("GET", "/_probe")
         response = connection.getresponse()
-        assert response.status == 200 and response.read()
-        sockets.add(id(connection.sock))
+        assert response.status == 200
+        proxy_ports.add(json.loads(response.read())["proxy_port"])
+        client_sockets.append(connection.sock)
     connection.close()
-    assert len(sockets) == 1
+    assert all(sock is client_sockets[0] for sock in client_sockets) and len(proxy_ports) == 1
 
 
 def test_metrics_and_docs_only_from_inside(proxy):

@@ -39,7 +39,10 @@ def tables(url):
 
 
 def check_setup(role_url, tmp_path):
-    assert upgrade(role_url.replace(PASSWORD, "wrong-password"), tmp_path).returncode == 1
+    refused = upgrade(role_url.replace(PASSWORD, "wrong-password"), tmp_path)
+    (line,) = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert refused.returncode == 1 and line.startswith("flask db: cannot connect to ") and "Access denied" in line
+    assert "wrong-password" not in refused.stdout + refused.stderr
     result = upgrade(role_url, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert {"users", "identities", "notes", "revoked_tokens", "alembic_version"} <= tables(role_url)

@@ -9,13 +9,15 @@ after a failover. A promoted replica is not believed before it is reloaded: its 
 new (``security.redis_trust``).
 """
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import current_app
 
 from ..config import ConfigError
 
-# Short: a hung Redis must not hang requests (checks fall back to the database).
+# Short, and no retries: a hung Redis must not hang requests (checks fall back to the
+# database). redis-py retries 10 times by default, with backoff: a frozen Redis would hold
+# a request for 14 s, three frozen sentinels for 44 s.
 REDIS_TIMEOUTS = {"socket_timeout": 1, "socket_connect_timeout": 1}
 SENTINEL_SCHEME = "redis+sentinel"
 SENTINEL_FORM = "'redis+sentinel://host:26379,host2:26379/service-name'"
@@ -23,7 +25,11 @@ SENTINEL_FORM = "'redis+sentinel://host:26379,host2:26379/service-name'"
 try:
     import redis
     import redis.sentinel
+    from redis.backoff import NoBackoff
     from redis.exceptions import RedisError
+    from redis.retry import Retry
+
+    REDIS_TIMEOUTS["retry"] = Retry(NoBackoff(), 0)
 except ImportError:  # an extra: without it nothing Redis is ever built
     redis = None
     RedisError = OSError
@@ -38,15 +44,15 @@ def sentinel_settings(redis_url):
     any, is given to the sentinels and to Redis alike (as Flask-Limiter does)."""
     parts = urlsplit(redis_url)
     sentinels = []
-    for location in parts.netloc.rpartition("@")[2].split(","):
+    for number, location in enumerate(parts.netloc.rpartition("@")[2].split(","), 1):
         host, _, port = location.strip().rpartition(":")
-        if not host or not port.isdigit():
-            raise ConfigError(f"REDIS_URL names a Sentinel set as {SENTINEL_FORM}, not {location!r}.")
+        if not host or not port.isdigit():  # the location is not quoted: it may hold a password
+            raise ConfigError(f"REDIS_URL names a Sentinel set as {SENTINEL_FORM}: sentinel {number} is not host:port.")
         sentinels.append((host.strip("[]"), int(port)))
     service = parts.path.strip("/")
     if not service or "/" in service:
         raise ConfigError(f"REDIS_URL names a Sentinel set as {SENTINEL_FORM}: the service name is missing.")
-    auth = {name: value for name, value in (("username", parts.username), ("password", parts.password)) if value}
+    auth = {name: unquote(value) for name, value in (("username", parts.username), ("password", parts.password)) if value}
     return sentinels, service, auth
 
 
@@ -67,7 +73,8 @@ def limiter_storage_options(redis_url):
     """Flask-Limiter's options for the same Redis: the same bounds, and with Sentinel the
     master for every count (a replica may lag behind it)."""
     if is_sentinel(redis_url):
-        return {**REDIS_TIMEOUTS, "sentinel_kwargs": REDIS_TIMEOUTS, "use_replicas": False}
+        _, _, auth = sentinel_settings(redis_url)  # decoded: the limiter would not decode them
+        return {**REDIS_TIMEOUTS, **auth, "sentinel_kwargs": REDIS_TIMEOUTS, "use_replicas": False}
     return REDIS_TIMEOUTS
 
 
