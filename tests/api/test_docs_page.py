@@ -31,16 +31,18 @@ def page(app):
             refused.append(route.request.url)
             route.abort()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.route("**/*", only_this_server)
-            page.base_url, page.refused = server.url, refused
-            yield page
-        finally:
-            browser.close()
-            server.stop()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            try:
+                page = browser.new_page()
+                page.route("**/*", only_this_server)
+                page.base_url, page.refused = server.url, refused
+                yield page
+            finally:
+                browser.close()
+    finally:
+        server.stop()  # also when the browser could not start
 
 
 def test_swagger_ui_lists_every_operation_offline(page, client):

@@ -50,3 +50,10 @@ def test_swagger_ui_is_served(client):
     response = client.get("/docs")
     assert response.status_code == 200
     assert b"swagger" in response.data.lower()
+
+
+def test_only_the_files_the_page_loads_are_served(client):
+    """Swagger UI's files for /docs, from the package: those three, no other file."""
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    for other in ("index.html", "swagger-ui.js.map", "../__init__.py"):
+        assert client.get(f"/docs/assets/{other}").status_code == 404
