@@ -15,9 +15,7 @@ from flask import current_app
 
 from ..config import ConfigError
 
-# Short, and no retries: a hung Redis must not hang requests (checks fall back to the
-# database). redis-py retries 10 times by default, with backoff: a frozen Redis would hold
-# a request for 14 s, three frozen sentinels for 44 s.
+# Short: a hung Redis must not hang requests (checks fall back to the database).
 REDIS_TIMEOUTS = {"socket_timeout": 1, "socket_connect_timeout": 1}
 SENTINEL_SCHEME = "redis+sentinel"
 SENTINEL_FORM = "'redis+sentinel://host:26379,host2:26379/service-name'"
@@ -25,11 +23,7 @@ SENTINEL_FORM = "'redis+sentinel://host:26379,host2:26379/service-name'"
 try:
     import redis
     import redis.sentinel
-    from redis.backoff import NoBackoff
     from redis.exceptions import RedisError
-    from redis.retry import Retry
-
-    REDIS_TIMEOUTS["retry"] = Retry(NoBackoff(), 0)
 except ImportError:  # an extra: without it nothing Redis is ever built
     redis = None
     RedisError = OSError
