@@ -20,8 +20,8 @@ import requests
 import sqlalchemy as sa
 from requests.adapters import HTTPAdapter
 
-from .conftest import free_port
-from .processes import (
+from ..conftest import free_port
+from ..processes import (
     ROOT,
     flask,
     production_env,
@@ -77,7 +77,7 @@ def _serve(env, tmp, database_url, started):
     simulator, _ = start_simulator(env, tmp)
     started.callback(stop, simulator)
     # One worker: without Redis each process counts the per-IP limit alone.
-    gunicorn, upstream = start_gunicorn(env, workers=1, app="tests.deploy_app:app")
+    gunicorn, upstream = start_gunicorn(env, workers=1, app="tests.deploy.probe_app:app")
     started.callback(stop, gunicorn)
     https_port, http_port = free_port(), free_port()
     (tmp / "wxlogin.conf").write_text(render(CONF.read_text(), tmp, https_port, http_port, upstream.removeprefix("http://")))

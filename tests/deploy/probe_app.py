@@ -1,6 +1,6 @@
 """``wsgi:app`` with one more route, ``GET /_probe``: what the service sees of a request
 (scheme, client address, host) once it has come through the front proxy
-(tests/test_deploy.py serves this with gunicorn behind deploy/nginx.conf)."""
+(tests/deploy/test_nginx.py serves this with gunicorn behind deploy/nginx.conf)."""
 
 from flask import jsonify, request
 
