@@ -33,6 +33,33 @@ def test_the_chinese_readme_gives_the_same_commands():
     assert commands("README.zh-CN.md") == commands("README.md")
 
 
+# What the walkthrough shows along the way, in its output.
+WALKTHROUGH_SHOWS = (
+    '"is_new_user":true', '"error":"code_used"', '"nickname":"Alice"', '"total":1',
+    '"content":"changed"', '"deleted":true', '"error":"token_missing"',
+    '"error":"token_invalid"', "Retry-After:60", '"error":"rate_limited"',
+    '"error":"invalid_request"', '"error":"token_revoked"', '"revoked":true',
+    '"phone_number":"13800138000"', '"nickname":"AliceW"', '"valid":true',
+)
+
+
+def run_walkthrough(readme, base, wechat):
+    """The README's walkthrough against the service at ``base``, whose WeChat (the
+    simulator) answers at ``wechat``; its output, once checked."""
+    script = (walkthrough(readme)
+              .replace("BASE=http://127.0.0.1:5000", f"BASE={base}")
+              .replace("WECHAT=$BASE/_simulator", f"WECHAT={wechat}"))
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.replace(" ", "")
+    for expected in WALKTHROUGH_SHOWS:
+        assert expected in out, expected
+    assert "session_key" not in out
+    return result.stdout
+
+
 @pytest.mark.parametrize("readme", READMES)
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_the_curl_walkthrough_works(environ, tmp_path, readme):
@@ -40,23 +67,9 @@ def test_the_curl_walkthrough_works(environ, tmp_path, readme):
     environ.setenv("FLASK_DEBUG", "1")
     server = LiveServer(create_app(instance_path=str(tmp_path)))
     try:
-        script = walkthrough(readme).replace("BASE=http://127.0.0.1:5000", f"BASE={server.url}")
-        result = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=60
-        )
+        run_walkthrough(readme, server.url, f"{server.url}/_simulator")
     finally:
         server.stop()
-    assert result.returncode == 0, result.stderr
-    out = result.stdout.replace(" ", "")
-    for expected in (
-        '"is_new_user":true', '"error":"code_used"', '"nickname":"Alice"', '"total":1',
-        '"content":"changed"', '"deleted":true', '"error":"token_missing"',
-        '"error":"token_invalid"', "Retry-After:60", '"error":"rate_limited"',
-        '"error":"invalid_request"', '"error":"token_revoked"', '"revoked":true',
-        '"phone_number":"13800138000"', '"error":"code_used"', '"nickname":"AliceW"', '"valid":true',
-    ):
-        assert expected in out, expected
-    assert "session_key" not in out
 
 
 # Markdown links that are not URLs: [text](target) and [text](target#anchor).
