@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from . import cli, config, errors
+from . import cli, config, errors, languages
 from .api import routes
 from .database import engine, redis_client
 from .ops import middleware, request_log
@@ -27,6 +27,7 @@ def create_app(overrides=None, instance_path=None):
         ratelimit.init_app,
         wechat.init_app,  # the WeChat client (or the built-in simulator)
         routes.init_app,  # the blueprints and the OpenAPI document
+        languages.init_app,  # error messages in the request's language (Accept-Language)
         errors.init_app,
         request_log.init_app,
         cli.init_app,

@@ -1,5 +1,5 @@
 """Every error is JSON ``{"error": slug, "message": sentence[, "details": ...]}``
-(docs/API.md).
+(docs/API.md), the sentence in the request's language (``languages``).
 
 Code raises ``ApiError`` with a ``messages.Problem``; Flask's and werkzeug's own errors (404,
 405, 413, webargs' 422) and anything unexpected are turned into the same shape here.
@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import messages
 from .database.errors import is_unavailable
+from .languages import translate
 from .ops.request_log import request_id as current_request_id
 
 log = logging.getLogger(__name__)
@@ -44,12 +45,13 @@ class ApiError(Exception):
 
 def error_response(problem, details=None, headers=None, **placeholders):
     status, slug, message = problem
-    body = {"error": slug, "message": message.format(**placeholders) if placeholders else message}
+    body = {"error": slug, "message": translate(message, **placeholders)}
     if details:
         body["details"] = details
     response = jsonify(body)
     response.status_code = status
     response.headers.update(headers or {})
+    response.vary.add("Accept-Language")  # the message is in the request's language
     return response
 
 

@@ -1,6 +1,7 @@
 """The extension instances, bare: each concern's ``init_app`` binds its own to the app
 (cookiecutter-flask style)."""
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -16,3 +17,4 @@ migrate = Migrate()
 jwt = CachingJWTManager()
 api = OwnErrorsApi()
 limiter = Limiter(key_func=get_remote_address)
+babel = Babel()
