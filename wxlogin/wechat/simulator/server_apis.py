@@ -1,17 +1,24 @@
 """The simulator's server-to-server WeChat APIs: access tokens and phone numbers.
 
+- ``GET /cgi-bin/token?grant_type=client_credential&appid=&secret=``: a new access token
+  on every call (what SDKs such as wechatpy fetch); the app's earlier ones keep working
+  for five more minutes, as WeChat's do. Counted in ``calls["token"]``.
 - ``POST /cgi-bin/stable_token``: an access token per app, the same one until it expires
   (``token_seconds``) or ``force_refresh``; every call is counted in ``calls["stable_token"]``.
+  The two kinds are independent (neither replaces the other), as on WeChat. Both refuse
+  like WeChat: ``40002`` grant_type, ``41002``/``40013`` appid missing/unknown,
+  ``41004``/``40125`` secret missing/wrong (appid and secret are checked when the simulator
+  was given apps).
 - ``POST /simulator/fail {"api", "errcode", "times"}``: script the next calls of an API
-  above to fail (an errcode, ``"timeout"`` or ``"nonjson"``).
+  (``SCRIPTABLE``) to fail (an errcode, ``"timeout"`` or ``"nonjson"``).
 - ``GET /simulator/userinfo?appid=&openid=``: what ``wx.getUserInfo`` would give the client
   (encrypted with the user's session key), to try ``POST /wx/userinfo`` offline.
 - ``GET /wxa/checksession?access_token=&openid=&signature=``: ``0`` when the signature is
   ``hmac_sha256(session_key, "")`` of the session key last given to that user, else ``87009``.
-- ``POST /wxa/business/getuserphonenumber?access_token=``: ``40001`` unless the token is the
-  app's current one. Codes: ``sim-phone:<digits>`` gives that number (once per code, then
-  ``40163``); ``sim-phone-other-app:<digits>`` gives it with another app's watermark;
-  ``sim-fail:<errcode>`` that errcode; anything else ``40029``.
+- ``POST /wxa/business/getuserphonenumber?access_token=``: ``40001`` unless the token is one
+  the app was given and still valid (``41001`` without one). Codes: ``sim-phone:<digits>``
+  gives that number (once per code, then ``40163``); ``sim-phone-other-app:<digits>`` gives
+  it with another app's watermark; ``sim-fail:<errcode>`` that errcode; anything else ``40029``.
 """
 
 import hashlib
@@ -22,21 +29,28 @@ import time
 from ..user_data import seal_user_data
 from .wire import error
 
-SCRIPTABLE = {"stable_token", "checksession", "getuserphonenumber"}
+SCRIPTABLE = {"token", "stable_token", "checksession", "getuserphonenumber", "getwxacodeunlimit"}
+OLD_TOKEN_SECONDS = 300  # WeChat keeps a replaced cgi-bin/token token valid five more minutes
+
+
+def same_secret(given, expected):
+    """A constant-time comparison that also takes what compare_digest refuses (non-ASCII)."""
+    return secrets.compare_digest(str(given).encode(), str(expected).encode())
 
 
 class ServerApis:
     """Mixed into ``Simulator`` (``rules``), which provides ``apps``, ``calls``, ``_lock``, ``_first_use``,
-    ``_scripted_failure``, ``_access_tokens`` (appid -> (token, expiry on the monotonic
-    clock)), ``_session_keys`` ((appid, openid) -> the session key last given) and
-    ``_scripted`` (api -> failures to answer next)."""
+    ``_scripted_failure``, ``_access_tokens`` (appid -> the stable token, expiry on the
+    monotonic clock), ``_issued_tokens`` (appid -> [(cgi-bin/token token, expiry)]),
+    ``_session_keys`` ((appid, openid) -> the session key last given) and ``_scripted``
+    (api -> failures to answer next)."""
 
     token_seconds = 7200
 
     def script_failures(self, _args, body):
         """``POST /simulator/fail {"api": "stable_token", "errcode": -1, "times": 2}``: the next
-        ``times`` calls of that API (``stable_token``, ``checksession``,
-        ``getuserphonenumber``) answer that errcode, or ``"timeout"`` / ``"nonjson"``."""
+        ``times`` calls of that API (one of ``SCRIPTABLE``) answer that errcode, or
+        ``"timeout"`` / ``"nonjson"``."""
         api, failure = body.get("api"), body.get("errcode")
         if api not in SCRIPTABLE or failure is None:
             return error(40097, f"api must be one of {sorted(SCRIPTABLE)}, with an errcode")
@@ -53,17 +67,23 @@ class ServerApis:
             return None
         return self._scripted_failure(str(failure))
 
-    def stable_token(self, args, body):
-        appid, secret = body.get("appid", ""), body.get("secret", "")
-        scripted = self._scripted_answer("stable_token")
-        if scripted is not None:
-            return scripted
-        if body.get("grant_type") != "client_credential":
-            return error(40002, "invalid grant_type")
-        if self.apps and appid not in self.apps:
-            return error(40013, "invalid appid")
-        if self.apps and not secrets.compare_digest(secret, self.apps[appid]):
-            return error(40125, "invalid appsecret")
+    def access_token(self, args, _body):
+        appid = args.get("appid", "")
+        refusal = self._scripted_answer("token") or self._credentials_refusal(args)
+        if refusal is not None:
+            return refusal
+        now = time.monotonic()
+        token = f"sim-at-{secrets.token_hex(16)}"
+        with self._lock:
+            older = [(t, min(e, now + OLD_TOKEN_SECONDS)) for t, e in self._issued_tokens.get(appid, ()) if e > now]
+            self._issued_tokens[appid] = [*older[-50:], (token, now + self.token_seconds)]
+        return {"access_token": token, "expires_in": self.token_seconds}
+
+    def stable_token(self, _args, body):
+        appid = body.get("appid", "")
+        refusal = self._scripted_answer("stable_token") or self._credentials_refusal(body)
+        if refusal is not None:
+            return refusal
         now = time.monotonic()
         with self._lock:
             token, expires = self._access_tokens.get(appid, (None, 0))
@@ -72,12 +92,27 @@ class ServerApis:
                 self._access_tokens[appid] = (token, expires)
         return {"access_token": token, "expires_in": int(expires - now)}
 
+    def _credentials_refusal(self, given):
+        """WeChat's answer to bad ``grant_type``/``appid``/``secret`` of a token call, or None."""
+        appid, secret = given.get("appid") or "", given.get("secret") or ""
+        if given.get("grant_type") != "client_credential":
+            return error(40002, "invalid grant_type")
+        if not appid:
+            return error(41002, "appid missing")
+        if self.apps and appid not in self.apps:
+            return error(40013, "invalid appid")
+        if not secret:
+            return error(41004, "appsecret missing")
+        if self.apps and not same_secret(secret, self.apps[appid]):
+            return error(40125, "invalid appsecret")
+        return None
+
     def phone_number(self, args, body):
         appid, refusal = self._app_calling("getuserphonenumber", args)
         if refusal is not None:
             return refusal
         code = body.get("code") or ""
-        kind, _, rest = code.partition(":")
+        kind, _, rest = str(code).partition(":")
         if kind == "sim-fail":
             try:
                 return error(int(rest), "scripted failure")
@@ -118,18 +153,21 @@ class ServerApis:
         with self._lock:
             session_key = self._session_keys.get((appid, args.get("openid")))
         expected = hmac.new((session_key or "").encode(), b"", hashlib.sha256).hexdigest()
-        signature = str(args.get("signature", ""))
-        if session_key is None or not hmac.compare_digest(expected.encode(), signature.encode()):
+        if session_key is None or not same_secret(args.get("signature", ""), expected):
             return error(87009, "invalid signature")
         return {"errcode": 0, "errmsg": "ok"}
 
     def _app_calling(self, api, args):
-        """``(appid, None)`` for a call made with an app's current token; ``(None, answer)``
-        when the call is refused: a scripted failure of ``api``, or ``40001``."""
+        """``(appid, None)`` for a call made with one of an app's valid tokens; ``(None,
+        answer)`` when the call is refused: a scripted failure of ``api``, ``41001`` without
+        a token, ``40001`` with one WeChat does not know (or no longer)."""
         scripted = self._scripted_answer(api)
         if scripted is not None:
             return None, scripted
-        appid = self._app_of_token(args.get("access_token", ""))
+        token = args.get("access_token") or ""
+        if not token:
+            return None, error(41001, "access_token missing")
+        appid = self._app_of_token(token)
         if appid is None:
             return None, error(40001, "invalid credential, access_token is invalid or not latest")
         return appid, None
@@ -137,7 +175,9 @@ class ServerApis:
     def _app_of_token(self, token):
         now = time.monotonic()
         with self._lock:
-            for appid, (current, expires) in self._access_tokens.items():
-                if secrets.compare_digest(token, current) and expires > now:
-                    return appid
+            issued = [(appid, pair) for appid, pair in self._access_tokens.items()]
+            issued += [(appid, pair) for appid, pairs in self._issued_tokens.items() for pair in pairs]
+        for appid, (known, expires) in issued:
+            if expires > now and same_secret(token, known):
+                return appid
         return None

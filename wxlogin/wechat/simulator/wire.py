@@ -1,9 +1,11 @@
 """The simulator on the wire: its answers as WeChat sends them (HTTP 200, JSON labelled
-``text/plain``, errors as ``errcode``/``errmsg`` with a request id), served over HTTP (a
+``text/plain``, errors as ``errcode``/``errmsg`` with a request id, images as ``image/png``;
+an unknown path or method is a JSON errcode too, never an HTML page), served over HTTP (a
 blueprint at ``/_simulator`` of the development app, or an app of its own: ``flask --app
-wxlogin --debug simulator``, tests, benchmarks) or in-process (a requests transport adapter,
-which the development app's WeChat client mounts: no socket, and no Host header decides
-where the secret goes). It is refused in production.
+wxlogin --debug simulator``, tests, benchmarks, which answers both at ``/`` like WeChat and
+under ``/_simulator``, so that the same URLs work in either mode) or in-process (a requests
+transport adapter, which the development app's WeChat client mounts: no socket, and no
+Host header decides where the secret goes). It is refused in production.
 """
 
 import io
@@ -13,13 +15,16 @@ import time
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
-from flask import Blueprint, Flask, Response, abort, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPResponse
 
 NO_ANSWER = object()  # the scripted timeout: WeChat keeps the caller waiting
 
 bp = Blueprint("simulator", __name__)
+# Every method reaches the simulator, which answers a wrong one as WeChat does (43001/43002).
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+PREFIX = "/_simulator"  # where the development app serves it; the standalone one too
 
 
 def error(errcode, errmsg):
@@ -27,18 +32,21 @@ def error(errcode, errmsg):
 
 
 def encode(body):
-    """Body text and content type as WeChat sends them: JSON labelled text/plain."""
+    """Body, status and headers as WeChat sends them: JSON labelled text/plain, an image
+    (bytes) as image/png, other text (the scripted error page) as text/html."""
+    if isinstance(body, bytes):
+        return body, 200, {"Content-Type": "image/png"}
     if isinstance(body, str):
         return body, 200, {"Content-Type": "text/html"}
     return json.dumps(body), 200, {"Content-Type": "text/plain"}
 
 
-@bp.route("/<path:path>", methods=["GET", "POST"])
+@bp.route("/", defaults={"path": ""}, methods=METHODS)
+@bp.route("/<path:path>", methods=METHODS)
 def serve(path):
     simulator = current_app.extensions["wechat_simulator"]
-    body = simulator.handle(f"/{path}", request.args, request.get_json(silent=True))
-    if body is None:
-        abort(404)
+    # The body as sent: WeChat reads it as JSON whatever the Content-Type says, or none.
+    body = simulator.handle(request.method, f"/{path}", request.args, request.get_data())
     if body is NO_ANSWER:
         time.sleep(simulator.timeout_sleep)
         body = error(-1, "system error (answered too late)")
@@ -54,6 +62,7 @@ def create_simulator_app(simulator):
     """The simulator alone, for a process of its own (tests, benchmarks, a second terminal)."""
     app = Flask(__name__)
     init_simulator(app, simulator)
+    app.register_blueprint(bp, url_prefix=PREFIX, name="simulator_under_prefix")
     return app
 
 
@@ -67,14 +76,16 @@ class SimulatorAdapter(HTTPAdapter):
 
     def send(self, request, timeout=None, **kwargs):
         url = urlsplit(request.url)
-        payload = json.loads(request.body) if request.body else None
-        body = self.simulator.handle(url.path, dict(parse_qsl(url.query, keep_blank_values=True)), payload)
+        args = dict(parse_qsl(url.query, keep_blank_values=True))
+        sent = request.body.encode() if isinstance(request.body, str) else request.body or b""
+        body = self.simulator.handle(request.method, url.path, args, sent)
         if body is NO_ANSWER:
             read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
             time.sleep(read_timeout or 0)
             raise requests.ReadTimeout("the simulator played a timeout", request=request)
-        text, status, headers = encode(body) if body is not None else ("not found", 404, {})
-        raw = HTTPResponse(body=io.BytesIO(text.encode()), status=status, headers=headers, preload_content=False)
+        content, status, headers = encode(body)
+        content = content.encode() if isinstance(content, str) else content
+        raw = HTTPResponse(body=io.BytesIO(content), status=status, headers=headers, preload_content=False)
         response = self.build_response(request, raw)
         response.encoding = "utf-8"
         return response
