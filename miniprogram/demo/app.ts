@@ -1,9 +1,8 @@
-// The demo app: one client for the whole app, logged in at launch.
-import { createClient, WxLoginClient } from './lib/wxlogin'
-
-// Your wxlogin. In WeChat DevTools: Details → Local settings → "Do not verify valid domain
-// names" (不校验合法域名), then a local `flask --app wxlogin run --debug` answers here.
-const BASE_URL = 'http://127.0.0.1:5000'
+// The demo app: one client for the whole app, logged in at launch. The client comes from npm
+// (package.json: wxlogin-miniprogram), as in any DevTools project: npm install, then
+// 工具 → 构建 npm puts it in miniprogram_npm/, where this import finds it.
+import { createClient, WxLoginClient } from 'wxlogin-miniprogram'
+import { BASE_URL } from './config'
 
 export interface DemoApp {
   api: WxLoginClient

@@ -1,6 +1,7 @@
 // The seed's page: "登录" logs in, "查询" calls /wx/findsome with the token.
+import type { User } from 'wxlogin-miniprogram'
+import { WxLoginError } from 'wxlogin-miniprogram'
 import type { DemoApp } from '../../app'
-import type { User, WxLoginError } from '../../lib/wxlogin'
 
 interface FindSome {
   user: User
@@ -30,8 +31,13 @@ Page({
     }
   },
 
+  avatar() {
+    wx.navigateTo({ url: '/pages/avatar/index' })
+  },
+
   showError(error: unknown) {
-    const failure = error as WxLoginError
-    this.setData({ result: `${failure.error ?? 'error'}: ${failure.message}` })
+    // The message is in the WeChat language (the client sends it as Accept-Language).
+    const text = error instanceof WxLoginError ? `${error.error}: ${error.message}` : String(error)
+    this.setData({ result: text })
   },
 })
