@@ -11,4 +11,5 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   createdb -U "$POSTGRES_USER" "$POSTGRES_DB"
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 fi
-exec postgres -D "$PGDATA" -c listen_addresses='*'
+[ "${1:-}" = postgres ] && shift  # `postgres -c ...`, as the official image takes it
+exec postgres -D "$PGDATA" -c listen_addresses='*' "$@"
