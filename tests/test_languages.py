@@ -75,7 +75,7 @@ def test_the_catalog_is_in_step_with_messages_py():
 def test_chinese_for_the_simplified_tags(client, tag):
     response = client.get("/wx/me", headers={"Accept-Language": tag})
     assert response.status_code == 401
-    assert response.get_json() == {"error": "token_missing", "message": "请在 Authentication 请求头中携带 access token。"}
+    assert response.get_json() == {"error": "token_missing", "message": "未登录：请在 Authentication 请求头中携带 access token。"}
     assert "Accept-Language" in response.headers["Vary"]
 
 

@@ -1,6 +1,7 @@
 """The READMEs' curl walkthrough (English and Chinese), run as written against a
 development server; the two READMEs give the same commands."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -35,11 +36,14 @@ def test_the_chinese_readme_gives_the_same_commands():
 
 # What the walkthrough shows along the way, in its output.
 WALKTHROUGH_SHOWS = (
-    '"is_new_user":true', '"error":"code_used"', '"nickname":"Alice"', '"total":1',
+    '"error":"code_used"', '"nickname":"Alice"', '"total":1',
     '"content":"changed"', '"deleted":true', '"error":"token_missing"',
     '"error":"token_invalid"', "Retry-After:60", '"error":"rate_limited"',
     '"error":"invalid_request"', '"error":"token_revoked"', '"revoked":true',
     '"phone_number":"13800138000"', '"nickname":"AliceW"', '"valid":true',
+    # The same error for Accept-Language: zh_CN, as JSON writes it (\u escapes: Flask's default,
+    # which no string, lone surrogates included, can make unencodable).
+    json.dumps("未登录：请在Authentication请求头中携带accesstoken。")[1:-1],
 )
 
 
@@ -67,14 +71,25 @@ def test_the_curl_walkthrough_works(environ, tmp_path, readme):
     environ.setenv("FLASK_DEBUG", "1")
     server = LiveServer(create_app(instance_path=str(tmp_path)))
     try:
-        run_walkthrough(readme, server.url, f"{server.url}/_simulator")
+        first = run_walkthrough(readme, server.url, f"{server.url}/_simulator")
+        again = run_walkthrough(readme, server.url, f"{server.url}/_simulator")  # fresh codes
     finally:
         server.stop()
+    assert '"is_new_user":true' in first.replace(" ", "")
+    assert '"is_new_user":true' not in again.replace(" ", "")  # alice, back
+
+
+def test_the_walkthrough_stops_at_the_first_unexpected_answer():
+    """Against no service at all: the first call fails, nothing after it runs."""
+    script = walkthrough("README.md").replace("BASE=http://127.0.0.1:5000", "BASE=http://127.0.0.1:9")
+    result = subprocess.run(["bash", "-e", "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert result.stderr.strip() == "expected HTTP 200, got 000"
 
 
 # Markdown links that are not URLs: [text](target) and [text](target#anchor).
 _LINK = re.compile(r"\]\((?!https?://|mailto:|#)([^)\s#]+)(?:#[^)]*)?\)")
-LINKED_DOCS = [*READMES, "docs/API.md", "bench/README.md", "miniprogram/README.md"]
+LINKED_DOCS = [*READMES, "docs/API.md", "bench/README.md", "miniprogram/README.md", "miniprogram/README.zh-CN.md"]
 
 
 @pytest.mark.parametrize("doc", [d for d in LINKED_DOCS if (ROOT / d).exists()])
