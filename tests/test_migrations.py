@@ -1,7 +1,10 @@
 """The committed migrations build exactly the schema the models describe, on this database."""
 
+import configparser
+import logging
 import subprocess
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -97,3 +100,13 @@ def test_upgrading_a_missing_database_says_so_in_one_line(database_url, tmp_path
     (line,) = [line for line in result.stderr.splitlines() if line.strip()]
     assert line.startswith("flask db: cannot connect to ") and line.endswith(f"{problem} (README: Setting up the database)")
     assert SECRET_PASSWORD not in result.stdout + result.stderr
+
+
+def test_the_migration_log_names_levels_in_full():
+    """alembic.ini's format, which the development server's log takes on after its automatic
+    upgrade: WARNING, not Alembic's template's "WARNI"."""
+    parser = configparser.RawConfigParser()
+    parser.read(Path(__file__).resolve().parents[1] / "migrations" / "alembic.ini")
+    formatter = logging.Formatter(parser.get("formatter_generic", "format"))
+    record = logging.LogRecord("werkzeug", logging.WARNING, __file__, 1, "a warning", None, None)
+    assert formatter.format(record) == "WARNING [werkzeug] a warning"

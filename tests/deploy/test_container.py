@@ -191,7 +191,7 @@ def test_the_curl_walkthrough_works_against_the_stack(stack):
     tokens = set(re.findall(r"eyJ[\w-]+\.[\w-]+\.[\w-]+", shown))
     assert tokens
     logs = stack.logs()
-    assert "INFO  [alembic.runtime.migration] Running upgrade 0005 -> 0006" in logs  # migrate ran
+    assert "[alembic.runtime.migration] Running upgrade 0005 -> 0006" in logs  # migrate ran
     for secret in (*stack.secrets, *tokens, "session_key\":"):
         assert secret not in logs
 
