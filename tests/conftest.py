@@ -4,7 +4,8 @@ The database is SQLite (a temporary file) unless ``TEST_DATABASE_URL`` names ano
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test`` or
 ``mysql+pymysql://root@127.0.0.1:3306/test``. That database is wiped and migrated afresh.
 ``TEST_REDIS_URL`` (e.g. ``redis://127.0.0.1:6379/15``) puts revocations and rate-limit
-counters in Redis; that Redis database is flushed before each test.
+counters in Redis; that Redis database is flushed before each test. ``TEST_JWT_ALGORITHM=ES256``
+signs the run's tokens with ES256 instead of HS256.
 """
 
 import os
@@ -22,6 +23,7 @@ from wxlogin import create_app
 from wxlogin.config import normalize_database_url
 from wxlogin.database.engine import MIGRATIONS
 from wxlogin.extensions import db
+from wxlogin.security import keys
 from wxlogin.wechat.simulator import Simulator, create_simulator_app
 
 APPID = "wxtest00000000001"
@@ -30,6 +32,7 @@ OTHER_APPID = "wxtest00000000002"
 OTHER_SECRET = "test-secret-of-app-two"
 JWT_KEY = "test-signing-key-" + "k" * 32
 WX_TIMEOUT = 1.0
+INTROSPECTION_CLIENTS = {"orders": "orders-service-secret", "payments": "payments-service-secret"}
 
 
 def free_port():
@@ -64,6 +67,14 @@ def simulator():
 
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+# TEST_JWT_ALGORITHM=ES256: every token of the run signed with an ES256 key (JWT_PRIVATE_KEY)
+# rather than HS256 with JWT_SECRET_KEY; CI runs each database once with each.
+ES256 = os.environ.get("TEST_JWT_ALGORITHM", "HS256").upper() == "ES256"
+PRIVATE_KEY = keys.generate()[0]  # the run's ES256 key, shared with the processes it starts
+
+
+def signing_config():
+    return {"JWT_PRIVATE_KEY": PRIVATE_KEY} if ES256 else {"JWT_SECRET_KEY": JWT_KEY}
 
 
 def app_config(database_url, simulator_url, **overrides):
@@ -71,10 +82,11 @@ def app_config(database_url, simulator_url, **overrides):
         "TESTING": True,
         "REDIS_URL": REDIS_URL,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "JWT_SECRET_KEY": JWT_KEY,
+        **signing_config(),
         "WX_APPS": {APPID: SECRET, OTHER_APPID: OTHER_SECRET},
         "WX_API_BASE": simulator_url,
         "WX_TIMEOUT": WX_TIMEOUT,
+        "INTROSPECTION_CLIENTS": INTROSPECTION_CLIENTS,
         **overrides,
     }
 

@@ -7,9 +7,12 @@ import sys
 import time
 from pathlib import Path
 
+import jwt as pyjwt
 import requests
 
-from .conftest import free_port
+from wxlogin.security import keys, signing
+
+from .conftest import ES256, PRIVATE_KEY, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -17,14 +20,23 @@ APPID, SECRET = "wxprod0000000001", "production-secret-for-tests"
 JWT_KEY = "production-signing-key-" + "p" * 32
 
 
+def sign_as_service(payload):
+    """``payload`` signed as the service under test signs: its key, algorithm and kid."""
+    if ES256:
+        private = keys.load_private_key(PRIVATE_KEY)
+        return pyjwt.encode(payload, private, "ES256", headers={"kid": keys.key_id(private.public_key())})
+    return pyjwt.encode(payload, JWT_KEY, "HS256", headers={"kid": signing.secret_key_id(JWT_KEY)})
+
+
 def production_env(database_url, redis_url=None, **extra):
     """The environment of a production deployment on this machine (nothing inherited that
     the app reads, so a developer's own settings cannot leak in)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("WX_", "JWT_", "FLASK_", "LOGIN_"))}
+    signing = {"JWT_PRIVATE_KEY": PRIVATE_KEY} if ES256 else {"JWT_SECRET_KEY": JWT_KEY}
     env = {
         **clean,
         "DATABASE_URL": database_url,
-        "JWT_SECRET_KEY": JWT_KEY,
+        **signing,
         "WX_APPID": APPID,
         "WX_SECRET": SECRET,
         "WX_TIMEOUT": "1",

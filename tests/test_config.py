@@ -22,7 +22,7 @@ PRODUCTION = {"WX_APPID": "wxprod", "WX_SECRET": "s3cret", "JWT_SECRET_KEY": "k"
 @pytest.mark.parametrize(
     "unset, message",
     [
-        ({"JWT_SECRET_KEY"}, "JWT_SECRET_KEY is not set"),
+        ({"JWT_SECRET_KEY"}, r"JWT_PRIVATE_KEY \(ES256\) or JWT_SECRET_KEY \(HS256\) is not set"),
         ({"WX_APPID", "WX_SECRET"}, "WX_APPID and WX_SECRET are not set"),
         ({"WX_APPID"}, "WX_APPID is not set, but WX_SECRET is"),
         ({"WX_SECRET"}, "WX_SECRET is not set, but WX_APPID is"),
@@ -103,8 +103,8 @@ def test_development_runs_with_nothing_configured(environ, tmp_path):
     app = create_app(instance_path=str(tmp_path))
     assert app.debug
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/wxlogin.sqlite"
-    key_file = Path(tmp_path, "dev-jwt-secret")
-    assert app.config["JWT_SECRET_KEY"] == key_file.read_text()
+    key_file = Path(tmp_path, "dev-jwt-key.pem")  # ES256, as other services verify it
+    assert app.config["JWT_PRIVATE_KEY"] == key_file.read_text() and app.config["JWT_ALGORITHM"] == "ES256"
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert app.config["WX_APPS"] == {SIMULATOR_APPID: "simulator-secret"}
     # The app logs in through its own simulator, over HTTP, as curl would reach it.

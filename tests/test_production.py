@@ -4,7 +4,6 @@ production settings, against the standalone simulator in a process of its own.""
 import json
 import time
 
-import jwt as pyjwt
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
@@ -15,6 +14,7 @@ from .processes import (
     SECRET,
     flask,
     production_env,
+    sign_as_service,
     start_gunicorn,
     start_simulator,
     stop,
@@ -97,7 +97,7 @@ def forged(**claims):
         "sub": "1", "type": "access", "jti": "x", "sid": "s", "gen": 0, "iat": now, "nbf": now,
         "exp": now + 60, "iss": "wxlogin", "aud": APPID, **claims,
     }
-    return pyjwt.encode(payload, JWT_KEY, algorithm="HS256")
+    return sign_as_service(payload)
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,16 @@ from .accounts.audit import purge_old, recent_attempts
 from .accounts.session_keys import reencrypt_all
 from .extensions import db
 from .models import MAX_ID, Identity, User, utcnow
+from .security import keys
 from .security.token_store import token_store
 from .wechat.simulator import Simulator, create_simulator_app
 
 users_cli = AppGroup("users", help="Switch users off and on.")
 tokens_cli = AppGroup("tokens", help="Token revocation upkeep.")
 session_keys_cli = AppGroup("session-keys", help="Stored WeChat session keys.")
+# A plain group, registered as a flask.commands entry point (setup.cfg): it needs no app, so
+# that a production host makes its first key before it can start.
+keys_cli = click.Group("keys", help="Token signing keys (ES256).")
 
 
 @click.command("simulator")
@@ -124,6 +128,23 @@ def reencrypt_session_keys():
     """
     moved, unreadable = reencrypt_all()
     click.echo(f"re-encrypted {moved} session keys; {unreadable} unreadable (their users log in again)")
+
+
+@keys_cli.command("generate")
+def generate_key():
+    """Print a new ES256 key pair: JWT_PRIVATE_KEY, one line, for the environment file.
+
+    Single-quoted with its newlines written as \\n, as .env, systemd's EnvironmentFile and
+    compose's env files all keep it. To rotate: move the current public key into
+    JWT_PREVIOUS_PUBLIC_KEYS (tokens it signed verify until they expire), then set this one.
+    """
+    private, public = keys.generate()
+    one_line = private.strip().replace("\n", "\\n")
+    kid = keys.key_id(keys.load_private_key(private).public_key())
+    click.echo(f"# kid {kid}; its public key (for JWT_PREVIOUS_PUBLIC_KEYS at the next rotation):")
+    for line in public.strip().splitlines():
+        click.echo(f"#   {line}")
+    click.echo(f"JWT_PRIVATE_KEY='{one_line}'")
 
 
 def init_app(app):

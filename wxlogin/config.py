@@ -9,11 +9,12 @@ secrets, with a message naming the missing variable.
 
 import logging
 import os
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
 from limits import parse as parse_limit
+
+from .security import keys
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +72,17 @@ def from_environ(environ=os.environ):
         "LOGIN_RATE_LIMIT_PER_USER": _rate_limit(environ, "LOGIN_RATE_LIMIT_PER_USER", "30/minute"),
         "TRUSTED_PROXY_COUNT": _number(environ, "TRUSTED_PROXY_COUNT", 0, int, allow_zero=True),
         "AUDIT_RETENTION_DAYS": _number(environ, "AUDIT_RETENTION_DAYS", 90, int),
+        "JWT_PREVIOUS_PUBLIC_KEYS": environ.get("JWT_PREVIOUS_PUBLIC_KEYS", ""),
+        "INTROSPECTION_CLIENTS": parse_pairs(environ, "INTROSPECTION_CLIENTS", "client1:secret1,client2:secret2"),
+        "INTROSPECTION_RATE_LIMIT": _rate_limit(environ, "INTROSPECTION_RATE_LIMIT", "6000/minute"),
+        "PUBLIC_URL": environ.get("PUBLIC_URL", "").strip().rstrip("/") or None,
     }
     if environ.get("DATABASE_URL"):
         config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(environ["DATABASE_URL"])
     if environ.get("JWT_SECRET_KEY"):
         config["JWT_SECRET_KEY"] = environ["JWT_SECRET_KEY"]
+    if environ.get("JWT_PRIVATE_KEY"):
+        config["JWT_PRIVATE_KEY"] = environ["JWT_PRIVATE_KEY"]
     return config
 
 
@@ -92,12 +99,19 @@ def parse_apps(environ):
         raise ConfigError("WX_APPID is not set, but WX_SECRET is: set both, or neither.")
     if appid:
         apps[appid] = secret
-    for entry in filter(None, (e.strip() for e in environ.get("WX_APPS", "").split(","))):
-        appid, sep, secret = entry.partition(":")
-        if not (sep and appid.strip() and secret.strip()):
-            raise ConfigError("WX_APPS must look like 'appid1:secret1,appid2:secret2'.")
-        apps[appid.strip()] = secret.strip()
+    apps.update(parse_pairs(environ, "WX_APPS", "appid1:secret1,appid2:secret2"))
     return apps
+
+
+def parse_pairs(environ, name, example):
+    """``{id: secret}`` from a variable of comma-separated ``id:secret`` pairs."""
+    pairs = {}
+    for entry in filter(None, (e.strip() for e in environ.get(name, "").split(","))):
+        key, sep, secret = entry.partition(":")
+        if not (sep and key.strip() and secret.strip()):
+            raise ConfigError(f"{name} must look like '{example}'.")
+        pairs[key.strip()] = secret.strip()
+    return pairs
 
 
 def normalize_database_url(url):
@@ -135,35 +149,44 @@ def finalize(app):
         # No real mini program: the app serves its own WeChat simulator and calls it.
         config["WX_APPS"] = {SIMULATOR_APPID: SIMULATOR_SECRET}
         config["WX_SIMULATOR_EMBEDDED"] = True
-    key = config.get("JWT_SECRET_KEY")
-    if not key:
+    _signing_keys(config, development, app.instance_path)
+
+
+def _signing_keys(config, development, instance_path):
+    """ES256 with JWT_PRIVATE_KEY, else HS256 with JWT_SECRET_KEY; in development with
+    neither, ES256 with a key kept in the instance folder. Keys are checked here, so that
+    a bad one stops the start with its variable named."""
+    private, secret = config.get("JWT_PRIVATE_KEY"), config.get("JWT_SECRET_KEY")
+    if not private and not secret:
         if not development:
-            raise ConfigError("JWT_SECRET_KEY is not set: production needs a signing key.")
-        config["JWT_SECRET_KEY"] = _development_key(app.instance_path)
-    elif len(key.encode()) < MIN_JWT_KEY_LENGTH and not development:
+            raise ConfigError(
+                "JWT_PRIVATE_KEY (ES256) or JWT_SECRET_KEY (HS256) is not set: production needs "
+                "a signing key (flask --app wxlogin keys generate makes an ES256 one)."
+            )
+        path = Path(instance_path, "dev-jwt-key.pem")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        private = keys.development_key(path)
+        log.warning(
+            "JWT_PRIVATE_KEY is not set: signing tokens with a development key from %s. "
+            "NEVER run like this in production.", path,
+        )
+    if private:
+        try:
+            config["JWT_PRIVATE_KEY"] = keys.private_pem(keys.load_private_key(private))
+        except keys.BadKey as error:
+            raise ConfigError(f"JWT_PRIVATE_KEY {error}.") from None
+    elif len(secret.encode()) < MIN_JWT_KEY_LENGTH and not development:
         raise ConfigError(
             f"JWT_SECRET_KEY is too short: use at least {MIN_JWT_KEY_LENGTH} random bytes "
             "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
         )
-
-
-def _development_key(instance_path):
-    """A random key kept in the instance folder, so tokens survive the reloader's restarts."""
-    path = Path(instance_path, "dev-jwt-secret")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:  # created readable by its owner only, from the first byte
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w") as file:
-            file.write(secrets.token_urlsafe(48))
-    log.warning(
-        "JWT_SECRET_KEY is not set: signing tokens with a development key from %s. "
-        "NEVER run like this in production.",
-        path,
-    )
-    return path.read_text().strip()
+    previous = config.get("JWT_PREVIOUS_PUBLIC_KEYS") or ""
+    if not isinstance(previous, str):  # a list, from a caller's overrides
+        previous = "\n".join(previous)
+    try:
+        config["JWT_PREVIOUS_PUBLIC_KEYS"] = [keys.public_pem(key) for key in keys.load_public_keys(previous)]
+    except keys.BadKey as error:
+        raise ConfigError(f"JWT_PREVIOUS_PUBLIC_KEYS {error}.") from None
 
 
 def _number(environ, name, default, kind, allow_zero=False):

@@ -17,7 +17,8 @@ from pathlib import Path
 from flask import has_request_context, request
 from flask_babel import gettext
 
-from . import extensions  # the module, not its babel: extensions imports errors, which imports us
+# The module, not its babel: extensions imports errors, which imports this module.
+from . import extensions
 
 TRANSLATIONS = Path(__file__).with_name("translations")
 CHINESE, ENGLISH = "zh_Hans_CN", "en"  # Babel's name for zh_CN

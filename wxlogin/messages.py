@@ -33,6 +33,9 @@ TOKEN_EXPIRED = Problem(401, "token_expired", "The token has expired: refresh it
 TOKEN_REVOKED = Problem(401, "token_revoked", "The token was revoked: log in again.")
 USER_DISABLED = Problem(403, "user_disabled", "This account was disabled by an operator.")
 
+# --- the product's other services (POST /oauth/introspect) ----------------------------
+INVALID_CLIENT = Problem(401, "invalid_client", "Authenticate the service with HTTP Basic, as one of INTROSPECTION_CLIENTS.")
+
 # --- logging in ------------------------------------------------------------------------
 UNKNOWN_APPID = Problem(400, "invalid_request", "This service is not configured for that appid.")
 TOO_MANY_LOGINS = Problem(429, "rate_limited", "Too many logins: wait a moment and try again.")

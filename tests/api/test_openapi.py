@@ -14,6 +14,9 @@ EXPECTED = {
     "/healthz": {"get"},
     "/readyz": {"get"},
     "/metrics": {"get"},
+    "/.well-known/jwks.json": {"get"},
+    "/.well-known/openid-configuration": {"get"},
+    "/oauth/introspect": {"post"},
 }
 
 

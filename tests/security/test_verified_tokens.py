@@ -4,8 +4,9 @@ import time
 from datetime import timedelta
 
 from wxlogin import create_app
+from wxlogin.security import keys
 
-from ..conftest import app_config, fresh_code
+from ..conftest import ES256, app_config, fresh_code
 
 
 def test_a_remembered_token_is_refused_once_it_expires(database_url, simulator, tmp_path):
@@ -35,7 +36,8 @@ def test_a_token_that_failed_is_not_remembered(app, client, login):
 def test_apps_in_one_process_keep_their_own_verified_tokens(app, database_url, simulator, tmp_path, client, login):
     token = login()["access_token"]
     assert client.get("/wx/me", headers={"Authentication": token}).status_code == 200
-    other = create_app(app_config(database_url, simulator.url, JWT_SECRET_KEY="another-key-" + "o" * 40),
-                       instance_path=str(tmp_path))
+    # Another key of the run's algorithm: in this process, the same token must fail there.
+    another = {"JWT_PRIVATE_KEY": keys.generate()[0]} if ES256 else {"JWT_SECRET_KEY": "another-key-" + "o" * 40}
+    other = create_app(app_config(database_url, simulator.url, **another), instance_path=str(tmp_path))
     response = other.test_client().get("/wx/me", headers={"Authentication": token})
     assert response.get_json()["error"] == "token_invalid"

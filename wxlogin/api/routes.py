@@ -2,7 +2,7 @@
 
 from ..config import set_defaults
 from ..extensions import api
-from . import auth, data, docs, health, platform
+from . import auth, data, docs, health, oauth, platform, wellknown
 from .schemas import ErrorSchema
 
 SETTINGS = {
@@ -14,7 +14,7 @@ SETTINGS = {
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
     "OPENAPI_SWAGGER_UI_URL": docs.ASSETS_URL,  # packaged, not from a CDN
 }
-BLUEPRINTS = (auth.blp, data.blp, health.blp, platform.blp)
+BLUEPRINTS = (auth.blp, data.blp, health.blp, platform.blp, wellknown.blp, oauth.blp)
 
 
 def init_app(app):
@@ -27,6 +27,7 @@ def init_app(app):
     api.spec.components.security_scheme(
         "Bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
+    api.spec.components.security_scheme("IntrospectionClient", {"type": "http", "scheme": "basic"})
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)  # Swagger UI's files: not operations of the API

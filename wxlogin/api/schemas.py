@@ -168,3 +168,49 @@ class HealthSchema(Schema):
 class ReadySchema(HealthSchema):
     database = fields.String(required=True, metadata={"example": "ok"})
     redis = fields.String(required=True, metadata={"example": "ok", "description": "ok, or not configured"})
+
+
+# --- tokens for other services ---------------------------------------------------------
+
+
+class JwkSchema(Schema):
+    kty = fields.String(required=True, metadata={"example": "EC"})
+    crv = fields.String(required=True, metadata={"example": "P-256"})
+    x = fields.String(required=True)
+    y = fields.String(required=True)
+    kid = fields.String(required=True, metadata={"description": "RFC 7638 thumbprint"})
+    alg = fields.String(required=True, metadata={"example": "ES256"})
+    use = fields.String(required=True, metadata={"example": "sig"})
+
+
+class JwksSchema(Schema):
+    keys = fields.List(fields.Nested(JwkSchema), required=True)
+
+
+class DiscoverySchema(Schema):
+    issuer = fields.String(required=True)
+    jwks_uri = fields.String(required=True)
+    introspection_endpoint = fields.String(required=True)
+    introspection_endpoint_auth_methods_supported = fields.List(fields.String())
+    id_token_signing_alg_values_supported = fields.List(fields.String())
+    token_endpoint_auth_methods_supported = fields.List(fields.String())
+
+
+class IntrospectArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # RFC 7662 lets a caller send extension parameters
+
+    token = fields.String(required=True, validate=validate.Length(min=1, max=4096))
+    token_type_hint = fields.String(validate=validate.Length(max=64))
+
+
+class IntrospectionSchema(Schema):
+    active = fields.Boolean(required=True)
+    sub = fields.String()
+    exp = fields.Integer()
+    iat = fields.Integer()
+    iss = fields.String()
+    aud = fields.String()
+    jti = fields.String()
+    sid = fields.String()
+    token_type = fields.String(metadata={"example": "access_token"})

@@ -34,7 +34,8 @@ class SecretCipher:
         explicit = config.get("SESSION_KEY_ENCRYPTION_KEYS") or []
         if explicit:
             return cls([_decode_key(value) for value in explicit])
-        signing = [config["JWT_SECRET_KEY"], *config.get("JWT_PREVIOUS_SECRET_KEYS", [])]
+        current = [config.get("JWT_PRIVATE_KEY"), config.get("JWT_SECRET_KEY")]
+        signing = [s for s in current if s] + list(config.get("JWT_PREVIOUS_SECRET_KEYS", []))
         return cls([_derive(secret) for secret in signing])
 
     def encrypt(self, plaintext, owner):

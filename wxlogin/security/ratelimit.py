@@ -54,23 +54,32 @@ def client_address():
 
 def check_user_limit(appid, openid):
     """Count one login of this WeChat user; 429 ``rate_limited`` past any of its limits."""
-    setting = current_app.config["LOGIN_RATE_LIMIT_PER_USER"]
+    _count("LOGIN_RATE_LIMIT_PER_USER", ("wxlogin", "login-user", appid, openid), messages.TOO_MANY_LOGINS)
+
+
+def check_client_limit(client_id):
+    """Count one introspection by this (authenticated) service: counted after the check of
+    its credentials, so that nobody can spend another service's allowance."""
+    _count("INTROSPECTION_RATE_LIMIT", ("wxlogin", "introspect", client_id), messages.TOO_MANY_REQUESTS)
+
+
+def _count(setting_name, key, problem):
+    setting = current_app.config[setting_name]
     if setting == "off":
         return
-    key = ("wxlogin", "login-user", appid, openid)
     for item in parse_many(setting):
         try:
             allowed = limiter.limiter.hit(item, *key)
-        except Exception as exc:  # the storage (Redis) is down: let the login through
-            log.warning("per-user rate limit not checked: %s", type(exc).__name__)
+        except Exception as exc:  # the storage (Redis) is down: let the request through
+            log.warning("rate limit %s not checked: %s", setting_name, type(exc).__name__)
             return
         if not allowed:
-            raise rate_limited(limiter.limiter.get_window_stats(item, *key).reset_time)
+            raise rate_limited(limiter.limiter.get_window_stats(item, *key).reset_time, problem)
 
 
-def rate_limited(reset_at):
+def rate_limited(reset_at, problem=messages.TOO_MANY_LOGINS):
     retry_after = max(1, math.ceil(reset_at - time.time()))
-    return ApiError(messages.TOO_MANY_LOGINS, headers={"Retry-After": str(retry_after)})
+    return ApiError(problem, headers={"Retry-After": str(retry_after)})
 
 
 def handle_limit_exceeded(_error):

@@ -71,7 +71,10 @@ def init_app(app):
     config = app.config
     add_secrets(
         *config["WX_APPS"].values(),
-        config["JWT_SECRET_KEY"],
+        config.get("JWT_SECRET_KEY"),
         *config["JWT_PREVIOUS_SECRET_KEYS"],
+        # The private key whole, and each of its lines, however a traceback cuts it.
+        config.get("JWT_PRIVATE_KEY"),
+        *(line for line in (config.get("JWT_PRIVATE_KEY") or "").splitlines() if "-----" not in line),
         *config["SESSION_KEY_ENCRYPTION_KEYS"],
     )

@@ -55,7 +55,7 @@ def _strip_bearer(value):
 def _revoked(_header, claims):
     """Revocation and the user's state, looked up together: one round trip per request."""
     _require_claims(claims)
-    user_id = _user_id(claims)
+    user_id = user_id_of(claims)
     if user_id is None:
         g.token_user = None
         return False
@@ -64,22 +64,25 @@ def _revoked(_header, claims):
 
 
 def _require_claims(claims):
+    if not well_formed(claims):
+        raise ApiError(messages.TOKEN_INVALID)
+
+
+def well_formed(claims):
     """Only our key signs tokens, but a token must still carry everything the checks read."""
-    well_formed = (
+    return (
         _is_text(claims.get("jti"))
         and _is_text(claims.get("sid"))
         and type(claims.get("gen")) is int
         and _is_text(claims.get("aud"))
     )
-    if not well_formed:
-        raise ApiError(messages.TOKEN_INVALID)
 
 
 def _is_text(value):
     return isinstance(value, str) and 0 < len(value) <= 48
 
 
-def _user_id(claims):
+def user_id_of(claims):
     try:
         user_id = int(claims["sub"])
     except (KeyError, TypeError, ValueError):
@@ -94,9 +97,14 @@ def _load_user(_header, claims):
     g.user_id = user.id if user is not None else None  # for the request log line
     if user is not None and user.disabled:
         raise ApiError(messages.USER_DISABLED)
-    if user is not None and claims["gen"] != user.token_generation:
+    if user is not None and not current_generation(claims, user):
         raise ApiError(messages.TOKEN_REVOKED)
     return user
+
+
+def current_generation(claims, user):
+    """False for a token issued before the user's last "log out everywhere"."""
+    return claims["gen"] == user.token_generation
 
 
 @jwt.unauthorized_loader
