@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 APPID, SECRET = "wxprod0000000001", "production-secret-for-tests"
 JWT_KEY = "production-signing-key-" + "p" * 32
+ENCRYPTION_KEY = "cHJvZHVjdGlvbi1lbmNyeXB0aW9uLWtleS0zMmJ5dGU="  # base64 of 32 bytes
 
 
 def sign_as_service(payload):
@@ -32,7 +33,9 @@ def production_env(database_url, redis_url=None, **extra):
     """The environment of a production deployment on this machine (nothing inherited that
     the app reads, so a developer's own settings cannot leak in)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("WX_", "JWT_", "FLASK_", "LOGIN_"))}
-    signing = {"JWT_PRIVATE_KEY": PRIVATE_KEY} if ES256 else {"JWT_SECRET_KEY": JWT_KEY}
+    # ES256 in production also needs its own session-key encryption keys (config.py).
+    signing = ({"JWT_PRIVATE_KEY": PRIVATE_KEY, "SESSION_KEY_ENCRYPTION_KEYS": ENCRYPTION_KEY} if ES256
+               else {"JWT_SECRET_KEY": JWT_KEY})
     env = {
         **clean,
         "DATABASE_URL": database_url,

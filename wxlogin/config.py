@@ -175,6 +175,14 @@ def _signing_keys(config, development, instance_path):
             config["JWT_PRIVATE_KEY"] = keys.private_pem(keys.load_private_key(private))
         except keys.BadKey as error:
             raise ConfigError(f"JWT_PRIVATE_KEY {error}.") from None
+        config["JWT_PRIVATE_KEY_AS_GIVEN"] = private  # for redaction, however it was written
+        if not development and not config.get("SESSION_KEY_ENCRYPTION_KEYS"):
+            # Keys derived from the private key would die with it at the first rotation
+            # (no former private key is kept), and every stored session key with them.
+            raise ConfigError(
+                "SESSION_KEY_ENCRYPTION_KEYS is not set: with JWT_PRIVATE_KEY, production needs "
+                "its own keys for the stored session keys, so that rotating the signing key keeps them."
+            )
     elif len(secret.encode()) < MIN_JWT_KEY_LENGTH and not development:
         raise ConfigError(
             f"JWT_SECRET_KEY is too short: use at least {MIN_JWT_KEY_LENGTH} random bytes "

@@ -10,6 +10,7 @@ import pytest
 from wxlogin import create_app
 from wxlogin.extensions import db
 from wxlogin.models import User
+from wxlogin.security.ratelimit import REFUSED_CLIENT_LIMIT
 
 from ..conftest import APPID, INTROSPECTION_CLIENTS, app_config
 from ..processes import sign_as_service
@@ -109,3 +110,19 @@ def test_each_service_has_its_own_allowance(database_url, simulator, tmp_path, l
     assert introspect(client, token, basic("payments"))["active"] is True
     # Wrong credentials for "orders" spend nothing of it: refused before counting.
     assert client.post("/oauth/introspect", data={"token": token}, headers=basic("payments", "no")).status_code == 401
+
+
+def test_answers_are_not_stored(client, login):
+    response = client.post("/oauth/introspect", data={"token": login()["access_token"]}, headers=basic())
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_guessing_a_secret_is_slowed_per_address(client, login):
+    allowed = int(REFUSED_CLIENT_LIMIT.split("/")[0])
+    token = login()["access_token"]
+    statuses = [client.post("/oauth/introspect", data={"token": token}, headers=basic("orders", f"guess{i}")).status_code
+                for i in range(allowed + 1)]
+    assert statuses == [401] * allowed + [429]
+    other = client.post("/oauth/introspect", data={"token": token}, headers=basic(),
+                        environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200  # another address, and the right secret: unaffected

@@ -54,5 +54,12 @@ def test_discovery_names_the_keys_and_the_introspection_endpoint(client):
 def test_public_url_wins_over_the_request(database_url, simulator, tmp_path):
     app = create_app(app_config(database_url, simulator.url, PUBLIC_URL="https://login.example.com"),
                      instance_path=str(tmp_path))
-    document = app.test_client().get("/.well-known/openid-configuration").get_json()
-    assert document["jwks_uri"] == "https://login.example.com/.well-known/jwks.json"
+    response = app.test_client().get("/.well-known/openid-configuration", headers={"Host": "evil.example"})
+    assert response.get_json()["jwks_uri"] == "https://login.example.com/.well-known/jwks.json"
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+
+
+def test_urls_made_from_the_host_header_are_not_cached(client):
+    response = client.get("/.well-known/openid-configuration", headers={"Host": "evil.example"})
+    assert response.get_json()["jwks_uri"] == "http://evil.example/.well-known/jwks.json"
+    assert response.headers["Cache-Control"] == "no-store"  # no shared cache keeps it for others

@@ -15,7 +15,8 @@ from wxlogin.security import keys
 
 from ..processes import BIN
 
-PRODUCTION = {"WX_APPID": "wxprod", "WX_SECRET": "s3cret"}
+PRODUCTION = {"WX_APPID": "wxprod", "WX_SECRET": "s3cret",
+              "SESSION_KEY_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1lbmNyeXB0aW9uLWtleS0zMmJ5dGU="}
 
 
 def pem(private_key):
@@ -64,6 +65,13 @@ def test_production_refuses_a_key_that_is_not_p256(environ, tmp_path, value, say
 def test_production_refuses_previous_keys_that_do_not_parse(environ, tmp_path):
     with pytest.raises(ConfigError, match="JWT_PREVIOUS_PUBLIC_KEYS holds no PEM public key"):
         production(environ, tmp_path, JWT_PRIVATE_KEY=keys.generate()[0], JWT_PREVIOUS_PUBLIC_KEYS="oops")
+
+
+def test_production_with_es256_needs_its_own_encryption_keys(environ, tmp_path):
+    """Keys derived from the private key would not survive its rotation."""
+    environ.setenv("SESSION_KEY_ENCRYPTION_KEYS", "")
+    with pytest.raises(ConfigError, match="SESSION_KEY_ENCRYPTION_KEYS is not set: with JWT_PRIVATE_KEY"):
+        production(environ, tmp_path, JWT_PRIVATE_KEY=keys.generate()[0], SESSION_KEY_ENCRYPTION_KEYS="")
 
 
 def test_keys_generate_needs_no_configuration(environ, tmp_path):

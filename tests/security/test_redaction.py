@@ -2,7 +2,12 @@
 
 import logging
 
-from ..conftest import SECRET
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from wxlogin import create_app
+
+from ..conftest import INTROSPECTION_CLIENTS, SECRET, app_config
 
 log = logging.getLogger("some.library")
 
@@ -35,3 +40,18 @@ def test_requests_logs_of_the_wechat_call_are_redacted(client, caplog):
     client.post("/wx/login", json={"code": "sim:alice:redaction"})
     assert "jscode2session" in caplog.text  # urllib3 did log the request line
     assert SECRET not in caplog.text
+
+
+def test_signing_and_client_secrets_are_redacted(database_url, simulator, tmp_path, caplog):
+    """The ES256 key, whole or a line of it, as written in the environment (SEC1 here, one
+    line with \\n) and as normalized; and the introspection clients' secrets."""
+    sec1 = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode()
+    written = sec1.strip().replace("\n", "\\n")
+    app = create_app(app_config(database_url, simulator.url, JWT_PRIVATE_KEY=written), instance_path=str(tmp_path))
+    normalized = app.config["JWT_PRIVATE_KEY"]
+    log.error("key %s / %s / line %s", written, normalized, sec1.splitlines()[1])
+    log.error("client secret %s", INTROSPECTION_CLIENTS["orders"])
+    for secret in (written, normalized, sec1.splitlines()[1], normalized.splitlines()[1], INTROSPECTION_CLIENTS["orders"]):
+        assert secret not in caplog.text

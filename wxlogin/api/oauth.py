@@ -6,7 +6,7 @@ from flask import g
 from .. import messages
 from ..errors import error_response
 from ..security.introspection import calling_client, introspect
-from ..security.ratelimit import check_client_limit
+from ..security.ratelimit import check_client_limit, count_refused_client
 from .blueprint import Blueprint
 from .schemas import IntrospectArgsSchema, IntrospectionSchema
 
@@ -15,11 +15,20 @@ blp = Blueprint("oauth", __name__, url_prefix="/oauth", description="Token intro
 
 @blp.before_request
 def _authenticate():
-    """Before the body is read: an unknown service learns nothing, not even field errors."""
+    """Before the body is read: an unknown service learns nothing, not even field errors.
+    Refusals are counted per client address (``ratelimit.REFUSED_CLIENT_LIMIT``)."""
     g.introspection_client = calling_client()
     if g.introspection_client is None:
+        count_refused_client()
         return error_response(messages.INVALID_CLIENT, headers={"WWW-Authenticate": 'Basic realm="wxlogin"'})
     return None
+
+
+@blp.after_request
+def _not_stored(response):
+    # Whether a token is active is true now, not in a cache's copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blp.post("/introspect")

@@ -35,6 +35,9 @@ def openid_configuration():
     """Where the keys and the introspection endpoint are."""
     base = public_url()
     algorithm = current_app.config["JWT_ALGORITHM"]
+    # URLs made from the request's Host must not be cached for others (a forged Host would
+    # poison a shared cache with another jwks_uri): set PUBLIC_URL.
+    caching = CACHE_CONTROL if current_app.config["PUBLIC_URL"] else "no-store"
     return {
         "issuer": ISSUER,
         "jwks_uri": f"{base}/.well-known/jwks.json",
@@ -42,4 +45,4 @@ def openid_configuration():
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
         "id_token_signing_alg_values_supported": [algorithm],
         "token_endpoint_auth_methods_supported": ["client_secret_basic"],
-    }, {"Cache-Control": CACHE_CONTROL}
+    }, {"Cache-Control": caching}

@@ -52,26 +52,37 @@ def client_address():
     return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else address
 
 
+# Introspections refused for bad credentials, per client address: guessing a service's
+# secret gets this many tries a minute.
+REFUSED_CLIENT_LIMIT = "30/minute"
+
+
 def check_user_limit(appid, openid):
     """Count one login of this WeChat user; 429 ``rate_limited`` past any of its limits."""
-    _count("LOGIN_RATE_LIMIT_PER_USER", ("wxlogin", "login-user", appid, openid), messages.TOO_MANY_LOGINS)
+    config = current_app.config
+    _count(config["LOGIN_RATE_LIMIT_PER_USER"], ("wxlogin", "login-user", appid, openid), messages.TOO_MANY_LOGINS)
 
 
 def check_client_limit(client_id):
     """Count one introspection by this (authenticated) service: counted after the check of
     its credentials, so that nobody can spend another service's allowance."""
-    _count("INTROSPECTION_RATE_LIMIT", ("wxlogin", "introspect", client_id), messages.TOO_MANY_REQUESTS)
+    config = current_app.config
+    _count(config["INTROSPECTION_RATE_LIMIT"], ("wxlogin", "introspect", client_id), messages.TOO_MANY_REQUESTS)
 
 
-def _count(setting_name, key, problem):
-    setting = current_app.config[setting_name]
+def count_refused_client():
+    """Count one introspection refused for its credentials, per client address."""
+    _count(REFUSED_CLIENT_LIMIT, ("wxlogin", "introspect-refused", client_address()), messages.TOO_MANY_REQUESTS)
+
+
+def _count(setting, key, problem):
     if setting == "off":
         return
     for item in parse_many(setting):
         try:
             allowed = limiter.limiter.hit(item, *key)
         except Exception as exc:  # the storage (Redis) is down: let the request through
-            log.warning("rate limit %s not checked: %s", setting_name, type(exc).__name__)
+            log.warning("rate limit %s not checked: %s", key[1], type(exc).__name__)
             return
         if not allowed:
             raise rate_limited(limiter.limiter.get_window_stats(item, *key).reset_time, problem)

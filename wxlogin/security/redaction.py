@@ -73,8 +73,17 @@ def init_app(app):
         *config["WX_APPS"].values(),
         config.get("JWT_SECRET_KEY"),
         *config["JWT_PREVIOUS_SECRET_KEYS"],
-        # The private key whole, and each of its lines, however a traceback cuts it.
-        config.get("JWT_PRIVATE_KEY"),
-        *(line for line in (config.get("JWT_PRIVATE_KEY") or "").splitlines() if "-----" not in line),
+        *config["INTROSPECTION_CLIENTS"].values(),
+        # The private key whole and line by line, as given and as normalized, however a
+        # traceback cuts it.
+        *_pem_parts(config.get("JWT_PRIVATE_KEY")),
+        *_pem_parts(config.get("JWT_PRIVATE_KEY_AS_GIVEN")),
         *config["SESSION_KEY_ENCRYPTION_KEYS"],
     )
+
+
+def _pem_parts(value):
+    if not value:
+        return []
+    text = value.replace("\\n", "\n")
+    return [value, text, *(line for line in text.splitlines() if "-----" not in line)]
