@@ -11,8 +11,9 @@ from .schemas import DiscoverySchema, JwksSchema
 blp = Blueprint("well-known", __name__, url_prefix="/.well-known",
                 description="Keys and discovery, for the product's other services.")
 
-# Verifiers cache the keys this long; a new key is published before it signs (put the
-# old public key in JWT_PREVIOUS_PUBLIC_KEYS), so a stale copy still verifies old tokens.
+# Verifiers cache the keys this long. So a new key is published (as a "previous" key) at
+# least this long before it signs (README, Verifying tokens in your other services), and an
+# old one stays published while its tokens live.
 CACHE_CONTROL = "public, max-age=300"
 
 

@@ -52,8 +52,8 @@ def init_app(app):
         public = [private.public_key(), *(serialization.load_pem_public_key(pem.encode())
                                           for pem in config["JWT_PREVIOUS_PUBLIC_KEYS"])]
         config["JWT_ALGORITHM"] = "ES256"
-        by_id = {keys.key_id(key): key for key in public}
-        app.extensions["jwks"] = [keys.public_jwk(key) for key in public]
+        by_id = {keys.key_id(key): key for key in public}  # a key listed twice is one key
+        app.extensions["jwks"] = [keys.public_jwk(key) for key in by_id.values()]
     else:
         config["JWT_ALGORITHM"] = "HS256"
         by_id = {secret_key_id(s): s for s in (config["JWT_SECRET_KEY"], *config["JWT_PREVIOUS_SECRET_KEYS"])}

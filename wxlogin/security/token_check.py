@@ -71,7 +71,8 @@ def _require_claims(claims):
 def well_formed(claims):
     """Only our key signs tokens, but a token must still carry everything the checks read."""
     return (
-        _is_text(claims.get("jti"))
+        type(claims.get("exp")) is int  # a token that never expires is not one we issue
+        and _is_text(claims.get("jti"))
         and _is_text(claims.get("sid"))
         and type(claims.get("gen")) is int
         and _is_text(claims.get("aud"))
