@@ -20,8 +20,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import jwt as pyjwt
 import pytest
 import requests
+
+from wxlogin.security import keys
 
 from ..conftest import free_port
 from ..test_readme import run_walkthrough
@@ -158,7 +161,8 @@ def stack(podman, tmp_path_factory):
     folder = tmp_path_factory.mktemp("compose")
     values = {
         "POSTGRES_PASSWORD": "container-test-password",
-        "JWT_SECRET_KEY": "container-test-signing-key-" + "c" * 32,
+        # As `flask keys generate` prints it: one line, \n written out, single-quoted.
+        "JWT_PRIVATE_KEY": "'" + keys.generate()[0].strip().replace("\n", "\\n") + "'",
         "SESSION_KEY_ENCRYPTION_KEYS": "Y29udGFpbmVyLXRlc3Qtc2Vzc2lvbi1rZXkta2V5ISE=",
         "WX_APPID": "wxsimulator0000000", "WX_SECRET": "simulator-secret",
         "TRUSTED_PROXY_COUNT": "0", "WEB_CONCURRENCY": "2",
@@ -171,7 +175,8 @@ def stack(podman, tmp_path_factory):
         **values, "WX_API_BASE": "http://wechat:9100", "WXLOGIN_PORT": port, "WECHAT_PORT": wechat_port,
     }.items()))
     stack = Stack(podman, env_file, port, wechat_port)
-    stack.secrets = (values["POSTGRES_PASSWORD"], values["JWT_SECRET_KEY"], values["SESSION_KEY_ENCRYPTION_KEYS"])
+    key_lines = [line for line in values["JWT_PRIVATE_KEY"].strip("'").split("\\n") if "-----" not in line]
+    stack.secrets = (values["POSTGRES_PASSWORD"], *key_lines, values["SESSION_KEY_ENCRYPTION_KEYS"])
     try:
         stack.readyz = _run(podman, "bash", "-euo", "pipefail", "-c", stack.script(compose_commands()), timeout=900)
         yield stack
@@ -184,6 +189,12 @@ def test_the_readme_commands_bring_up_a_ready_service(stack):
     assert json.loads(stack.readyz.strip().splitlines()[-1]) == {"database": "ok", "redis": "ok", "status": "ok"}
     # podman-compose before podman 4.6 waits for migrate to stop, not for its success.
     assert stack.state("migrate")["ExitCode"] == 0
+
+
+def test_the_stack_signs_es256_with_the_key_from_compose_env(stack):
+    token = stack.login("sim:erin")["access_token"]
+    (published,) = requests.get(f"{stack.url}/.well-known/jwks.json", timeout=10).json()["keys"]
+    assert pyjwt.get_unverified_header(token) == {"alg": "ES256", "kid": published["kid"], "typ": "JWT"}
 
 
 def test_the_curl_walkthrough_works_against_the_stack(stack):

@@ -9,8 +9,9 @@ from wxlogin import create_app
 from wxlogin.accounts.session_keys import session_key_of
 from wxlogin.extensions import db
 from wxlogin.models import Identity
+from wxlogin.security import keys
 
-from ..conftest import app_config, fresh_code
+from ..conftest import JWT_KEY, app_config, fresh_code
 
 
 def new_key():
@@ -75,3 +76,20 @@ def test_old_keys_still_read_and_reencrypt_moves_rows_to_the_new_key(app, databa
     after = app_with(new)
     with after.app_context():
         assert session_key_of(db.session.scalars(sa.select(Identity)).one()) == clear
+
+
+def test_moving_from_hs256_to_es256_keeps_the_stored_session_keys(app, database_url, simulator, tmp_path):
+    """HS256 with keys derived from JWT_SECRET_KEY, then ES256 with SESSION_KEY_ENCRYPTION_KEYS
+    (which production requires with JWT_PRIVATE_KEY), JWT_SECRET_KEY still set: the old rows
+    still read, and reencrypt moves them to the explicit key."""
+    hs256 = app_config(database_url, simulator.url, JWT_SECRET_KEY=JWT_KEY, SESSION_KEY_ENCRYPTION_KEYS=[])
+    hs256.pop("JWT_PRIVATE_KEY", None)
+    before = create_app(hs256, instance_path=str(tmp_path))
+    assert before.test_client().post("/wx/login", json={"code": fresh_code("alice")}).status_code == 200
+    with before.app_context():
+        clear = session_key_of(db.session.scalars(sa.select(Identity)).one())
+    es256 = create_app(app_config(database_url, simulator.url, JWT_SECRET_KEY=JWT_KEY, JWT_PRIVATE_KEY=keys.generate()[0],
+                                  SESSION_KEY_ENCRYPTION_KEYS=[new_key()]), instance_path=str(tmp_path))
+    with es256.app_context():
+        assert session_key_of(db.session.scalars(sa.select(Identity)).one()) == clear
+    assert "re-encrypted 1" in es256.test_cli_runner().invoke(args=["session-keys", "reencrypt"]).output

@@ -69,7 +69,6 @@ def test_production_refuses_previous_keys_that_do_not_parse(environ, tmp_path):
 
 def test_production_with_es256_needs_its_own_encryption_keys(environ, tmp_path):
     """Keys derived from the private key would not survive its rotation."""
-    environ.setenv("SESSION_KEY_ENCRYPTION_KEYS", "")
     with pytest.raises(ConfigError, match="SESSION_KEY_ENCRYPTION_KEYS is not set: with JWT_PRIVATE_KEY"):
         production(environ, tmp_path, JWT_PRIVATE_KEY=keys.generate()[0], SESSION_KEY_ENCRYPTION_KEYS="")
 

@@ -193,7 +193,6 @@ class DiscoverySchema(Schema):
     introspection_endpoint = fields.String(required=True)
     introspection_endpoint_auth_methods_supported = fields.List(fields.String())
     id_token_signing_alg_values_supported = fields.List(fields.String())
-    token_endpoint_auth_methods_supported = fields.List(fields.String())
 
 
 class IntrospectArgsSchema(Schema):

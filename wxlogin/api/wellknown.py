@@ -44,6 +44,5 @@ def openid_configuration():
         "jwks_uri": f"{base}/.well-known/jwks.json",
         "introspection_endpoint": f"{base}/oauth/introspect",
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
-        "id_token_signing_alg_values_supported": [algorithm],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "id_token_signing_alg_values_supported": [algorithm],  # what JWT libraries read
     }, {"Cache-Control": caching}

@@ -31,12 +31,13 @@ class SecretCipher:
 
     @classmethod
     def from_config(cls, config):
-        explicit = config.get("SESSION_KEY_ENCRYPTION_KEYS") or []
-        if explicit:
-            return cls([_decode_key(value) for value in explicit])
+        explicit = [_decode_key(value) for value in config.get("SESSION_KEY_ENCRYPTION_KEYS") or []]
         current = [config.get("JWT_PRIVATE_KEY"), config.get("JWT_SECRET_KEY")]
         signing = [s for s in current if s] + list(config.get("JWT_PREVIOUS_SECRET_KEYS", []))
-        return cls([_derive(secret) for secret in signing])
+        # Keys derived from the signing keys come after the explicit ones, to decrypt only:
+        # rows sealed before SESSION_KEY_ENCRYPTION_KEYS was set (as when moving from HS256
+        # to ES256) stay readable, and `session-keys reencrypt` moves them over.
+        return cls(explicit + [_derive(secret) for secret in signing])
 
     def encrypt(self, plaintext, owner):
         nonce = os.urandom(12)

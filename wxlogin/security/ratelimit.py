@@ -59,15 +59,15 @@ REFUSED_CLIENT_LIMIT = "30/minute"
 
 def check_user_limit(appid, openid):
     """Count one login of this WeChat user; 429 ``rate_limited`` past any of its limits."""
-    config = current_app.config
-    _count(config["LOGIN_RATE_LIMIT_PER_USER"], ("wxlogin", "login-user", appid, openid), messages.TOO_MANY_LOGINS)
+    limit = current_app.config["LOGIN_RATE_LIMIT_PER_USER"]
+    _count(limit, ("wxlogin", "login-user", appid, openid), messages.TOO_MANY_LOGINS)
 
 
 def check_client_limit(client_id):
     """Count one introspection by this (authenticated) service: counted after the check of
     its credentials, so that nobody can spend another service's allowance."""
-    config = current_app.config
-    _count(config["INTROSPECTION_RATE_LIMIT"], ("wxlogin", "introspect", client_id), messages.TOO_MANY_REQUESTS)
+    limit = current_app.config["INTROSPECTION_RATE_LIMIT"]
+    _count(limit, ("wxlogin", "introspect", client_id), messages.TOO_MANY_REQUESTS)
 
 
 def count_refused_client():
