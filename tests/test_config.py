@@ -10,6 +10,7 @@ from wxlogin import create_app
 from wxlogin.config import (
     SIMULATOR_APPID,
     ConfigError,
+    from_environ,
     normalize_database_url,
     parse_apps,
 )
@@ -67,11 +68,23 @@ def test_a_configured_database_is_not_migrated_implicitly(environ, tmp_path):
     assert not Path(tmp_path, "app.sqlite").exists() or Path(tmp_path, "app.sqlite").stat().st_size == 0
 
 
-@pytest.mark.parametrize("name, value", [("WX_TIMEOUT", "soon"), ("JWT_ACCESS_TOKEN_EXPIRES", "-5")])
+@pytest.mark.parametrize("name, value", [("WX_TIMEOUT", "soon"), ("JWT_ACCESS_TOKEN_EXPIRES", "-5"),
+                                         ("QR_LOGIN_TTL", "0"), ("QR_LOGIN_ENV_VERSION", "beta"),
+                                         ("QR_LOGIN_RATE_LIMIT", "lots")])
 def test_bad_numbers_are_named(environ, tmp_path, name, value):
     environ.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
         create_app(instance_path=str(tmp_path))
+
+
+def test_the_web_login_settings_and_their_defaults():
+    assert {k: v for k, v in from_environ({}).items() if k.startswith(("QR_", "CORS_"))} == {
+        "QR_LOGIN_PAGE": "pages/qr-login/index", "QR_LOGIN_TTL": 120, "QR_LOGIN_RATE_LIMIT": "60/minute",
+        "QR_LOGIN_ENV_VERSION": "release", "CORS_ORIGINS": [],
+    }
+    config = from_environ({"QR_LOGIN_PAGE": "/pages/web/login", "CORS_ORIGINS": "https://a.example, https://b.example"})
+    assert config["QR_LOGIN_PAGE"] == "pages/web/login"  # WeChat wants no leading slash
+    assert config["CORS_ORIGINS"] == ["https://a.example", "https://b.example"]
 
 
 def test_apps_come_from_wx_appid_then_wx_apps():

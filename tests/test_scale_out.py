@@ -1,7 +1,9 @@
 """Two app instances (two gunicorn processes, as on two hosts) sharing one database, and
-Redis when TEST_REDIS_URL is given: they agree on tokens at once."""
+Redis when TEST_REDIS_URL is given: they agree on tokens at once, and a web login made on
+one is seen by the other."""
 
 import itertools
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
@@ -118,6 +120,32 @@ def test_a_burst_of_phone_calls_on_both_instances_fetches_one_access_token(insta
         statuses = list(pool.map(lambda i: call_phone((one, two)[i % 2], token).status_code, range(50)))
     assert statuses == [200] * 50
     assert requests.get(simulator_calls, timeout=5).json()["stable_token"] == before + 1
+
+
+def test_a_web_login_polled_on_one_is_scanned_and_confirmed_on_the_other(instances):
+    """The browser's poll waits on one instance; the phone scans and confirms on the other
+    (API.md: a change on any host wakes a waiting poll within a second)."""
+    one, two, *_ = instances
+    code = requests.post(f"{one}/wx/qr-login", timeout=10).json()
+    phone = login(two, "quinn")["access_token"]
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(requests.get, f"{one}/wx/qr-login/{code['ticket']}?wait=20", timeout=30)
+        time.sleep(0.5)  # the poll is waiting
+        scan = requests.post(f"{two}/wx/qr-login/scan", json={"scene": code["scene"]},
+                             headers={"Authentication": phone}, timeout=10)
+        scanned = time.monotonic()
+        assert scan.status_code == 200, scan.text
+        assert waiting.result().json() == {"status": "scanned"}
+        assert time.monotonic() - scanned < 2  # within a second, with room for a loaded machine
+        waiting = pool.submit(requests.get, f"{one}/wx/qr-login/{code['ticket']}?wait=20", timeout=30)
+        time.sleep(0.5)
+        confirm = requests.post(f"{two}/wx/qr-login/confirm", json={"scene": code["scene"]},
+                                headers={"Authentication": phone}, timeout=10)
+        assert confirm.status_code == 200, confirm.text
+        web = waiting.result().json()
+    assert web["status"] == "confirmed"
+    assert call(two, "/wx/me", web["access_token"]).json()["id"] == web["user"]["id"]
+    assert requests.get(f"{two}/wx/qr-login/{code['ticket']}", timeout=10).json() == {"status": "used"}
 
 
 def call_phone(url, token):

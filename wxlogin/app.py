@@ -2,10 +2,11 @@
 
 from flask import Flask
 
-from . import cli, config, errors, languages
-from .api import routes
+from . import cli, config, errors, languages, web
+from .api import cors, routes
 from .database import engine, redis_client
 from .ops import middleware, request_log
+from .qr_login import wakeups
 from .security import crypto, ratelimit, redaction, signing, token_check
 from .wechat import client as wechat
 
@@ -26,7 +27,10 @@ def create_app(overrides=None, instance_path=None):
         crypto.init_app,
         ratelimit.init_app,
         wechat.init_app,  # the WeChat client (or the built-in simulator)
+        wakeups.init_app,  # web login polls, woken by a change on any host
         routes.init_app,  # the blueprints and the OpenAPI document
+        web.init_app,  # the browser's module for web login, and its demo page
+        cors.init_app,  # product web pages on other origins (CORS_ORIGINS)
         languages.init_app,  # error messages in the request's language (Accept-Language)
         errors.init_app,
         request_log.init_app,

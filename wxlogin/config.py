@@ -76,6 +76,11 @@ def from_environ(environ=os.environ):
         "INTROSPECTION_CLIENTS": parse_pairs(environ, "INTROSPECTION_CLIENTS", "client1:secret1,client2:secret2"),
         "INTROSPECTION_RATE_LIMIT": _rate_limit(environ, "INTROSPECTION_RATE_LIMIT", "6000/minute"),
         "PUBLIC_URL": environ.get("PUBLIC_URL", "").strip().rstrip("/") or None,
+        "QR_LOGIN_PAGE": environ.get("QR_LOGIN_PAGE", "").strip().lstrip("/") or "pages/qr-login/index",
+        "QR_LOGIN_TTL": _number(environ, "QR_LOGIN_TTL", 120, int),
+        "QR_LOGIN_RATE_LIMIT": _rate_limit(environ, "QR_LOGIN_RATE_LIMIT", "60/minute"),
+        "QR_LOGIN_ENV_VERSION": _choice(environ, "QR_LOGIN_ENV_VERSION", ("release", "trial", "develop")),
+        "CORS_ORIGINS": _list(environ, "CORS_ORIGINS"),
     }
     if environ.get("DATABASE_URL"):
         config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(environ["DATABASE_URL"])
@@ -218,6 +223,14 @@ def _rate_limit(environ, name, default):
             parse_limit(value)
         except ValueError:
             raise ConfigError(f"{name} must look like '300/minute' (or be 'off'), not {value!r}.") from None
+    return value
+
+
+def _choice(environ, name, choices):
+    """One of ``choices`` (the first by default)."""
+    value = (environ.get(name) or choices[0]).strip()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
     return value
 
 

@@ -66,6 +66,13 @@ USER_DATA_WRONG_LENGTH = Problem(400, "invalid_request", "encrypted_data or iv h
 # --- notes -----------------------------------------------------------------------------
 NOTE_NOT_FOUND = Problem(404, "not_found", "There is no note with that id.")
 
+# --- web login by scanning the mini program code (qr_login) ----------------------------
+QR_TICKET_UNKNOWN = Problem(404, "not_found", "There is no web login with that ticket: ask for a new code.")
+QR_NOT_FOUND = Problem(404, "qr_not_found", "This code is not a login code of this mini program.")
+QR_EXPIRED = Problem(410, "qr_expired", "This code has expired: refresh it on the computer and scan again.")
+QR_USED = Problem(409, "qr_used", "This code was already used: refresh it on the computer and scan again.")
+QR_NOT_SCANNED = Problem(409, "qr_used", "This code was not scanned by you: scan it before you confirm or cancel.")
+
 # --- the service -----------------------------------------------------------------------
 DATABASE_UNAVAILABLE = Problem(503, "database_unavailable", "The database does not answer: try again in a moment.")
 REDIS_UNAVAILABLE = Problem(503, "redis_unavailable", "Redis does not answer.")

@@ -1,4 +1,5 @@
-"""Database models: a WeChat user of one mini program, and the user's notes."""
+"""Database models: users and their identities and notes, revocations, WeChat access tokens,
+the login audit trail, and web logins by QR code."""
 
 from datetime import datetime, timezone
 
@@ -164,6 +165,8 @@ class LoginAttempt(db.Model):
     client_ip: Mapped[str | None] = mapped_column(sa.String(64))
     user_agent: Mapped[str | None] = mapped_column(sa.String(256))
     outcome: Mapped[str] = mapped_column(sa.String(32))  # "ok" or the error slug
+    # How the login was made: "code" (a wx.login() code) or "qr" (a web session, qr_login).
+    method: Mapped[str] = mapped_column(sa.String(16), default="code", server_default="code")
 
 
 class RedisSync(db.Model):
@@ -179,3 +182,32 @@ class RedisSync(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     missed: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+
+
+class QrLogin(db.Model):
+    """One web login by scanning a mini program code (``qr_login``), from its creation by a
+    browser to the handing over of its tokens.
+
+    Only a hash of the browser's ticket is kept: whoever reads the table cannot collect a
+    confirmed login. ``version`` grows with every change of ``status``: it is what waiting
+    polls watch. ``reported`` is the status last answered to the browser's poll.
+    """
+
+    __tablename__ = "qr_logins"
+    __table_args__ = (_MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    scene: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    appid: Mapped[str] = mapped_column(sa.String(32))
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    reported: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    version: Mapped[int] = mapped_column(default=0)
+    requester_ip: Mapped[str] = mapped_column(sa.String(64))
+    requester_agent: Mapped[str] = mapped_column(sa.String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The user who scanned it: the only one who may confirm or deny it.
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,6 +1,7 @@
 """wxlogin.ops.gunicorn_worker under gunicorn (as deployed): a client that stops sending is
 dropped after GUNICORN_CLIENT_TIMEOUT, and SIGTERM lets a request in flight finish but does
-not wait for idle keep-alive connections (nor for a next request on a kept one)."""
+not wait for idle keep-alive connections (nor for a next request on a kept one) nor for
+waiting web login polls."""
 
 import signal
 import socket
@@ -8,6 +9,7 @@ import threading
 import time
 
 import pytest
+import requests
 
 from ..conftest import free_port
 from ..processes import BIN, flask, production_env, start, start_gunicorn, stop
@@ -87,3 +89,23 @@ def test_sigterm_finishes_requests_in_flight_and_closes_idle_connections(service
     assert answers and answers[0].startswith(b"HTTP/1.1 200"), answers
     assert stopped_after < 5, f"stopped after {stopped_after:.1f}s (the grace period is 30 s)"
     assert idle.recv(100) == b""  # closed by the service, not left to time out
+
+
+@pytest.mark.client_timeout(20)
+def test_sigterm_answers_waiting_web_login_polls_at_once(service):
+    """A web login poll may wait 30 s: at SIGTERM it answers the status it has (the browser
+    polls again, on another instance) rather than hold the stop for the grace period."""
+    gunicorn, url = service
+    code = requests.post(f"{url}/wx/qr-login", timeout=20).json()
+    answers = []
+    poller = threading.Thread(target=lambda: answers.append(
+        requests.get(f"{url}/wx/qr-login/{code['ticket']}?wait=30", timeout=40)))
+    poller.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    gunicorn.send_signal(signal.SIGTERM)
+    gunicorn.wait(30)
+    stopped_after = time.monotonic() - started
+    poller.join(5)
+    assert answers and (answers[0].status_code, answers[0].json()) == (200, {"status": "pending"})
+    assert stopped_after < 5, f"stopped after {stopped_after:.1f}s (the grace period is 30 s)"

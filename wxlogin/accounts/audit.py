@@ -1,4 +1,5 @@
-"""The login audit trail: every POST /wx/login attempt, kept ``AUDIT_RETENTION_DAYS``."""
+"""The login audit trail: every POST /wx/login attempt, and every web session handed over
+by QR code, kept ``AUDIT_RETENTION_DAYS``."""
 
 import logging
 from datetime import timedelta
@@ -16,15 +17,17 @@ log = logging.getLogger(__name__)
 _purge_due = Every(600)
 
 
-def add_attempt(appid, user, outcome):
+def add_attempt(appid, user, outcome, method="code"):
     """Add one login attempt to the current transaction (a successful login commits it
-    with the login itself: one commit, not two)."""
+    with the login itself: one commit, not two). ``method``: how the login was made, with a
+    wx.login() code or as a web session by QR code (``qr_login``)."""
     db.session.add(LoginAttempt(
         appid=appid,
         user_id=user.id if user is not None else None,
         client_ip=(request.remote_addr or "")[:64],
         user_agent=request.headers.get("User-Agent", "")[:256],
         outcome=outcome,
+        method=method,
     ))
 
 

@@ -34,9 +34,7 @@ def login_with_code(code, appid=None):
     client = wechat_client()
     user = None
     try:
-        if appid is not None and appid not in client.apps:
-            raise ApiError(messages.UNKNOWN_APPID, details={"appid": ["Unknown appid."]})
-        appid = appid or next(iter(client.apps))  # the first configured app is the default
+        appid = configured_appid(client, appid)
         wechat_session = client.code2session(code, appid)
         check_user_limit(appid, wechat_session.openid)
         user, is_new_user = record_login(appid, wechat_session)  # recorded "ok" unless disabled
@@ -50,6 +48,14 @@ def login_with_code(code, appid=None):
     metrics.LOGINS.labels("ok").inc()
     purge_old_attempts_now_and_then()
     return user, is_new_user
+
+
+def configured_appid(client, appid=None):
+    """``appid`` if it is configured (400 ``invalid_request`` if not); by default the first
+    configured mini program."""
+    if appid is not None and appid not in client.apps:
+        raise ApiError(messages.UNKNOWN_APPID, details={"appid": ["Unknown appid."]})
+    return appid or next(iter(client.apps))
 
 
 @retry_on_conflict

@@ -5,12 +5,14 @@
   waits at most that long. gunicorn's gevent worker waits for ever, so a few hundred
   clients that stop in the middle of a body would take every slot of a worker.
 - **SIGTERM** (a deploy, ``kill``, Kubernetes): requests in flight finish, and idle
-  keep-alive connections are closed at once. gunicorn waits until every connection is
+  keep-alive connections are closed at once, as are waiting web login polls. gunicorn waits until every connection is
   gone, and a load balancer always holds some idle ones open: each stop would take the
   whole ``graceful_timeout``.
 
 ``gunicorn.conf.py`` selects it (``worker_class``).
 """
+
+import sys
 
 import gevent
 from gunicorn.http.errors import NoMoreData
@@ -49,6 +51,11 @@ class BoundedGeventWorker(GeventWorker):
     def handle_exit(self, sig, frame):
         super().handle_exit(sig, frame)  # stop accepting; requests in flight go on
         gevent.spawn(self._close_idle)
+        # Web login long polls answer now rather than hold the stop for up to 30 s (the
+        # browser polls again, elsewhere). Looked up, not imported: the master has no app.
+        wakeups = sys.modules.get("wxlogin.qr_login.wakeups")
+        if wakeups is not None:
+            gevent.spawn(wakeups.wake_everything)
 
     def _close_idle(self):
         """End connections that wait for a request as if their client had gone: gunicorn

@@ -27,6 +27,9 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 LOGINS = Counter("wxlogin_logins_total", "Login attempts by outcome: ok or the error slug.", ["outcome"])
+QR_LOGINS = Counter(
+    "wxlogin_qr_logins_total", "Web logins by QR code handed to the browser, by outcome.", ["outcome"]
+)
 WECHAT_SECONDS = Histogram(
     "wxlogin_wechat_request_duration_seconds", "Time of one WeChat API call, retries included.",
     ["api"], buckets=(0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10),

@@ -41,6 +41,15 @@ def ip_limit_off():
     return current_app.config["LOGIN_RATE_LIMIT"] == "off"
 
 
+def qr_limit():
+    """``POST /wx/qr-login``'s limit per client IP, as ``ip_limit``."""
+    return "1/second" if qr_limit_off() else current_app.config["QR_LOGIN_RATE_LIMIT"]
+
+
+def qr_limit_off():
+    return current_app.config["QR_LOGIN_RATE_LIMIT"] == "off"
+
+
 def client_address():
     """The client's IP address; IPv6 clients are counted per /64, the block one
     subscriber usually holds, so that rotating addresses in it does not escape the limit."""

@@ -105,6 +105,21 @@ class WeChatClient:
             raise WeChatError(messages.WECHAT_UNEXPECTED)
         return info
 
+    def wxa_code_unlimited(self, app_token, scene, page, env_version="release"):
+        """The image of a mini program code opening ``page`` with ``scene``
+        (``wxa/getwxacodeunlimit``): the bytes WeChat sends (a PNG or JPEG).
+
+        ``check_path`` is WeChat's check that ``page`` exists in the released version: a trial
+        or development version's page is not there yet.
+        """
+        body = {"scene": scene, "page": page, "env_version": env_version,
+                "check_path": env_version == "release", "width": 430}
+        answer = self._call("POST", "/wxa/getwxacodeunlimit", {"access_token": app_token}, body, image=True)
+        if not isinstance(answer, bytes):
+            log.error("WeChat getwxacodeunlimit answered JSON without an error, not an image")
+            raise WeChatError(messages.WECHAT_UNEXPECTED)
+        return answer
+
     def check_session(self, app_token, openid, session_key):
         """Whether WeChat still holds ``session_key`` as the user's (``wxa/checksession``)."""
         signature = hmac.new(session_key.encode(), b"", hashlib.sha256).hexdigest()
@@ -118,21 +133,24 @@ class WeChatClient:
             raise
         return True
 
-    def _call(self, method, path, params, body=None):
-        """One API call, timed and counted (``metrics``), with its retries."""
+    def _call(self, method, path, params, body=None, image=False):
+        """One API call, timed and counted (``metrics``), with its retries. ``image``: the
+        answer is an image (bytes) on success, and JSON only for an error."""
         started = time.perf_counter()
         try:
-            return self._call_with_retries(method, path, params, body)
+            return self._call_with_retries(method, path, params, body, image)
         except WeChatError as error:
             metrics.WECHAT_ERRORS.labels(path, error.slug).inc()
             raise
         finally:
             metrics.WECHAT_SECONDS.labels(path).observe(time.perf_counter() - started)
 
-    def _call_with_retries(self, method, path, params, body):
+    def _call_with_retries(self, method, path, params, body, image):
         """Retried on errcode -1 (busy); a timeout is final: a code may be spent."""
         for attempt in range(self.retries + 1):
-            payload = self._call_once(method, path, params, body)
+            payload = self._call_once(method, path, params, body, image)
+            if isinstance(payload, bytes):
+                return payload
             errcode = _errcode(payload)
             if errcode == 0:
                 return payload
@@ -144,7 +162,7 @@ class WeChatClient:
                 raise WeChatError.from_errcode(errcode)
             time.sleep(self.backoff * 2**attempt)
 
-    def _call_once(self, method, path, params, body):
+    def _call_once(self, method, path, params, body, image=False):
         failure = None
         try:
             with whole_call_deadline(self.timeout):
@@ -166,6 +184,8 @@ class WeChatClient:
         if response.status_code != 200:
             log.error("WeChat %s answered HTTP %s", path, response.status_code)
             raise WeChatError(messages.WECHAT_UNEXPECTED)
+        if image and response.headers.get("Content-Type", "").startswith("image/") and response.content:
+            return response.content
         try:
             payload = response.json()  # whatever the content type: WeChat says text/plain
         except (ValueError, RecursionError):

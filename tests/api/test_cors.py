@@ -1,0 +1,56 @@
+"""CORS_ORIGINS: the product's web pages on other origins may call the API from a browser
+(the preflight answered 204, the headers on every answer, errors included); other origins
+get no CORS header, and without the setting no answer carries one."""
+
+import pytest
+
+from wxlogin import create_app
+
+from ..conftest import app_config, empty_stores
+
+ORIGIN = "https://admin.example.com"
+PREFLIGHT = {"Origin": ORIGIN, "Access-Control-Request-Method": "GET",
+             "Access-Control-Request-Headers": "authentication, accept-language"}
+
+
+@pytest.fixture
+def cors_client(database_url, simulator, tmp_path):
+    app = create_app(app_config(database_url, simulator.url, CORS_ORIGINS=[ORIGIN]), instance_path=str(tmp_path))
+    empty_stores(app)
+    return app.test_client()
+
+
+def test_a_preflight_from_an_allowed_origin_is_204(cors_client):
+    response = cors_client.options("/wx/me", headers=PREFLIGHT)
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    allowed = {h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"authentication", "accept-language"} <= allowed
+    assert "GET" in response.headers["Access-Control-Allow-Methods"]
+    assert "Access-Control-Allow-Credentials" not in response.headers  # tokens, never cookies
+
+
+def test_a_preflight_for_a_method_the_route_lacks_is_still_405(cors_client):
+    response = cors_client.options("/wx/me", headers={**PREFLIGHT, "Access-Control-Request-Method": "PUT"})
+    assert (response.status_code, response.get_json()["error"]) == (405, "method_not_allowed")
+
+
+def test_answers_and_errors_carry_the_header_for_the_allowed_origin(cors_client):
+    created = cors_client.post("/wx/qr-login", headers={"Origin": ORIGIN})
+    assert created.headers["Access-Control-Allow-Origin"] == ORIGIN
+    refused = cors_client.get("/wx/me", headers={"Origin": ORIGIN})
+    assert refused.status_code == 401
+    assert refused.headers["Access-Control-Allow-Origin"] == ORIGIN  # the page can read why
+    assert "Retry-After" in refused.headers["Access-Control-Expose-Headers"]
+
+
+def test_another_origin_gets_no_header(cors_client):
+    response = cors_client.options("/wx/me", headers={**PREFLIGHT, "Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+    assert "Access-Control-Allow-Origin" not in cors_client.get("/healthz", headers={"Origin": "https://evil.example"}).headers
+
+
+def test_without_the_setting_there_is_no_cors(client):
+    response = client.options("/wx/me", headers=PREFLIGHT)
+    assert response.status_code == 405
+    assert "Access-Control-Allow-Origin" not in client.get("/healthz", headers={"Origin": ORIGIN}).headers

@@ -1,0 +1,86 @@
+"""The browser's side after the code is shown: its long poll, and the handing over of the
+tokens of a confirmed code, once.
+
+A poll answers as soon as the status differs from the one last answered for its ticket (a
+new code counts as seen "pending"), or is final; otherwise it waits up to ``wait`` seconds
+for a change, holding no database connection meanwhile (``wakeups``).
+"""
+
+import time
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from .. import messages
+from ..accounts.audit import add_attempt
+from ..accounts.profile import load_user
+from ..errors import ApiError
+from ..extensions import db
+from ..models import QrLogin, utcnow
+from ..ops import metrics
+from ..security.login_sessions import issue_tokens
+from . import CONFIRMED, DENIED, EXPIRED, FINAL, PENDING, SCANNED, USED, wakeups
+from .codes import by_ticket
+
+EXPIRY_MARGIN = 0.05  # seconds: wake just after the expiry, not just before it
+
+
+def poll(ticket, wait):
+    """``{"status": ...}`` of the ticket's code, within ``wait`` seconds of a change."""
+    until = time.monotonic() + wait
+    while True:
+        code = by_ticket(ticket)
+        now = utcnow()
+        status = effective_status(code, now)
+        if status == CONFIRMED:
+            return _hand_over(code)
+        if status in FINAL or status != code.reported:
+            _remember_reported(code, status)
+            return {"status": status}
+        left = min(until - time.monotonic(), (code.expires_at - now).total_seconds() + EXPIRY_MARGIN)
+        if left <= 0 or wakeups.stopping():
+            return {"status": status}
+        db.session.commit()  # the connection goes back to the pool while this poll waits
+        wakeups.wait(code.id, code.version, left)
+
+
+def effective_status(code, now):
+    """The status as the browser sees it: a code not yet decided expires after
+    QR_LOGIN_TTL, and a confirmed one not collected within QR_LOGIN_TTL of its confirmation."""
+    if code.status in (PENDING, SCANNED) and code.expires_at <= now:
+        return EXPIRED
+    ttl = timedelta(seconds=current_app.config["QR_LOGIN_TTL"])
+    if code.status == CONFIRMED and code.decided_at + ttl <= now:
+        return EXPIRED
+    return code.status
+
+
+def _remember_reported(code, status):
+    if status != code.reported and status not in FINAL:
+        db.session.execute(sa.update(QrLogin).where(QrLogin.id == code.id).values(reported=status))
+        db.session.commit()
+
+
+def _hand_over(code):
+    """The tokens of a new login session of the user who confirmed, to the first poll to
+    turn "confirmed" into "used"; any other poll is told "used"."""
+    taken = db.session.execute(
+        sa.update(QrLogin).where(QrLogin.id == code.id, QrLogin.status == CONFIRMED)
+        .values(status=USED, version=QrLogin.version + 1)
+    ).rowcount
+    if taken != 1:
+        db.session.rollback()
+        return {"status": USED}
+    user = load_user(code.user_id, code.appid)
+    if user is None:  # the account was deleted after confirming: nothing to hand over
+        db.session.commit()
+        return {"status": DENIED}
+    outcome = "user_disabled" if user.disabled_at is not None else "ok"
+    add_attempt(code.appid, user, outcome, method="qr")
+    db.session.commit()  # the tokens leave only once the code is used for good
+    wakeups.changed(code.id)
+    metrics.QR_LOGINS.labels(outcome).inc()
+    if user.disabled_at is not None:
+        raise ApiError(messages.USER_DISABLED)
+    return {"status": CONFIRMED, **issue_tokens(user)}
