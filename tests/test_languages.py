@@ -3,11 +3,6 @@
 same in both, and the gettext catalog in step with wxlogin/messages.py."""
 
 import re
-import shutil
-import subprocess
-import sys
-import zipfile
-from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_file
@@ -107,18 +102,3 @@ def test_wechat_and_flask_errors_are_translated_too(client):
     client.post("/wx/login", json={"code": used})
     again = client.post("/wx/login", json={"code": used}, headers={"Accept-Language": "zh"})
     assert again.get_json()["error"] == "code_used" and CJK.search(again.get_json()["message"])
-
-
-def test_the_catalog_ships_in_the_wheel(tmp_path):
-    """A non-editable install has the compiled catalog (setup.cfg's package_data)."""
-    root = Path(__file__).resolve().parents[1]
-    source = tmp_path / "source"  # a copy: the build writes build/ and egg-info beside it
-    shutil.copytree(root / "wxlogin", source / "wxlogin", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("setup.cfg", "pyproject.toml", "README.md", "LICENSE"):
-        shutil.copy(root / name, source / name)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(source)],
-        check=True, capture_output=True, timeout=120,
-    )
-    (wheel,) = tmp_path.glob("wxlogin-*.whl")
-    assert "wxlogin/translations/zh_Hans_CN/LC_MESSAGES/messages.mo" in zipfile.ZipFile(wheel).namelist()
