@@ -12,6 +12,8 @@
  * compiled against miniprogram-api-typings.
  */
 
+import { decodeScene, QrConfirmResult, QrDenyResult, QrScanResult } from './qr-login'
+
 /** Every `error` slug of the service (docs/API.md), plus the client's own two. */
 export type ErrorSlug =
   | 'invalid_request' | 'invalid_code' | 'code_used' | 'rate_limited' | 'user_blocked'
@@ -264,6 +266,32 @@ export class WxLoginClient {
       signature: result.signature,
     }
     return this.request<User>({ path: '/wx/userinfo', method: 'POST', data })
+  }
+
+  /**
+   * Web login by scanning (扫码登录): who asked for the code of `scene` (POST /wx/qr-login/scan),
+   * to show the user before they confirm. `scene`: the page's `options.scene`, URL-encoded as
+   * it arrives or decoded. Scanning again is fine. 404 qr_not_found, 410 qr_expired, 409 qr_used
+   * (another user scanned it, or it was answered already).
+   */
+  async qrScan(scene: string): Promise<QrScanResult> {
+    const result = await this.qrCall<QrScanResult>('scan', scene)
+    result.expires_at = Date.now() + result.expires_in * 1000
+    return result
+  }
+
+  /** Logs the browser that asked in as this user (POST /wx/qr-login/confirm); only after qrScan() by this user. */
+  qrConfirm(scene: string): Promise<QrConfirmResult> {
+    return this.qrCall<QrConfirmResult>('confirm', scene)
+  }
+
+  /** Refuses the login (POST /wx/qr-login/deny): the web page's poll says denied. */
+  qrDeny(scene: string): Promise<QrDenyResult> {
+    return this.qrCall<QrDenyResult>('deny', scene)
+  }
+
+  private qrCall<T>(action: 'scan' | 'confirm' | 'deny', scene: string): Promise<T> {
+    return this.request<T>({ path: `/wx/qr-login/${action}`, method: 'POST', data: { scene: decodeScene(scene) } })
   }
 
   private async authorized<T>(options: { auth?: boolean; header?: Headers }, call: (token?: string) => Promise<T>): Promise<T> {

@@ -24,7 +24,7 @@ const NAME: string = manifest.name
 
 const SHIPPED = [
   'LICENSE', 'README.md', 'README.zh-CN.md', 'package.json',
-  'dist/index.js', 'dist/index.d.ts', 'dist/wxlogin.js', 'dist/wxlogin.d.ts',
+  'dist/index.js', 'dist/index.d.ts', 'dist/wxlogin.js', 'dist/wxlogin.d.ts', 'dist/qr-login.js', 'dist/qr-login.d.ts',
 ]
 
 let service: Service
@@ -73,8 +73,10 @@ describe('npm pack', () => {
       assert.ok(required.every((request) => request.startsWith('./')), `${file} requires ${required}`)
       assert.doesNotMatch(code, /\bimport\s*\(|\bexport\s/, `${file} is not CommonJS`)
     }
-    const types = readFileSync(join(folder, 'package', 'dist', 'wxlogin.d.ts'), 'utf8')
-    assert.doesNotMatch(types.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, ''), /WechatMiniprogram\./, 'the .d.ts needs no typings package')
+    for (const file of listing.filter((path) => path.endsWith('.d.ts'))) {
+      const types = readFileSync(join(folder, 'package', file), 'utf8')
+      assert.doesNotMatch(types.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, ''), /WechatMiniprogram\./, `${file} needs a typings package`)
+    }
   })
 })
 
@@ -126,7 +128,7 @@ describe('构建 npm in a plain JS mini program', () => {
   it('copies the package folder into miniprogram_npm, index.js first', () => {
     assert.deepEqual(buildNpm(project), [NAME])
     const built = readdirSync(join(project, 'miniprogram_npm', NAME)).sort()
-    assert.deepEqual(built, ['index.d.ts', 'index.js', 'wxlogin.d.ts', 'wxlogin.js'])
+    assert.deepEqual(built, ['index.d.ts', 'index.js', 'qr-login.d.ts', 'qr-login.js', 'wxlogin.d.ts', 'wxlogin.js'])
   })
 
   it('logs in and calls the service from plain JS, with no Node and no node_modules', async () => {
@@ -153,6 +155,8 @@ describe('构建 npm in a plain JS mini program', () => {
     const mp = loadMiniProgram(project, installFakeWx(`mp-pack-node-${process.pid}`).wx)
     await mp.app.ready
     assert.throws(() => mp.require('http'), /module 'http' is not defined/)
-    assert.equal(typeof mp.require(NAME), 'object')
+    const exported = mp.require(NAME) as Record<string, unknown>
+    assert.equal(typeof exported, 'object')
+    assert.equal(typeof exported.qrSceneOf, 'function') // the QR login helpers come with it (src/qr-login.ts)
   })
 })

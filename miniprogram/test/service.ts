@@ -28,7 +28,12 @@ function freePort(): Promise<number> {
   })
 }
 
-export async function startService(): Promise<Service> {
+export interface ServiceOptions {
+  /** More environment of the service (QR_LOGIN_TTL…), over the tests' defaults. */
+  env?: Record<string, string>
+}
+
+export async function startService(options: ServiceOptions = {}): Promise<Service> {
   const python = process.env.WXLOGIN_PYTHON ?? join(ROOT, '.venv', 'bin', 'python')
   const dir = mkdtempSync(join(tmpdir(), 'wxlogin-mp-'))
   const env: NodeJS.ProcessEnv = {
@@ -39,6 +44,8 @@ export async function startService(): Promise<Service> {
     FLASK_DEBUG: '1', // development: the built-in WeChat simulator answers sim: codes
     LOGIN_RATE_LIMIT: 'off',
     LOGIN_RATE_LIMIT_PER_USER: 'off',
+    QR_LOGIN_RATE_LIMIT: 'off',
+    ...options.env,
   }
   const flask = ['-m', 'flask', '--app', 'wxlogin']
   execFileSync(python, [...flask, 'db', 'upgrade'], { cwd: dir, env, stdio: 'pipe' })
