@@ -41,6 +41,7 @@ WALKTHROUGH_SHOWS = (
     '"error":"token_invalid"', "Retry-After:60", '"error":"rate_limited"',
     '"error":"invalid_request"', '"error":"token_revoked"', '"revoked":true',
     '"phone_number":"13800138000"', '"nickname":"AliceW"', '"valid":true',
+    '"status":"pending"', '"status":"scanned"', '"requester":', '"status":"confirmed"', '"status":"used"',
     # The same error for Accept-Language: zh_CN, as JSON writes it (\u escapes: Flask's default,
     # which no string, lone surrogates included, can make unencodable).
     json.dumps("未登录：请在Authentication请求头中携带accesstoken。")[1:-1],
