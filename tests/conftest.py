@@ -8,6 +8,9 @@ counters in Redis; that Redis database is flushed before each test. ``TEST_JWT_A
 signs the run's tokens with ES256 instead of HS256.
 """
 
+import base64
+import io
+import json
 import os
 import socket
 import threading
@@ -128,6 +131,23 @@ def app(database_url, simulator, tmp_path):
 
 
 @pytest.fixture
+def make_app(database_url, simulator, tmp_path):
+    """``make_app(**overrides)``: an app like the ``app`` fixture's, with other settings."""
+    apps = []
+
+    def make_app(**overrides):
+        app = create_app(app_config(database_url, simulator.url, **overrides), instance_path=str(tmp_path))
+        empty_stores(app)
+        apps.append(app)
+        return app
+
+    yield make_app
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
@@ -135,6 +155,20 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+def read_qr_code(data_url):
+    """What a phone reads in a web login code (a ``data:`` URL): the simulator's plain QR code
+    holds JSON ``{"appid", "page", "scene", "env_version"}``."""
+    zxingcpp = pytest.importorskip("zxingcpp")
+    from PIL import Image
+
+    header, _, payload = data_url.partition(",")
+    assert header == "data:image/png;base64"
+    image = Image.open(io.BytesIO(base64.b64decode(payload))).convert("L")
+    found = zxingcpp.read_barcodes(image)
+    assert len(found) == 1, found
+    return json.loads(found[0].text)
 
 
 def fresh_code(name):

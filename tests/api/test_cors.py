@@ -4,20 +4,14 @@ get no CORS header, and without the setting no answer carries one."""
 
 import pytest
 
-from wxlogin import create_app
-
-from ..conftest import app_config, empty_stores
-
 ORIGIN = "https://admin.example.com"
 PREFLIGHT = {"Origin": ORIGIN, "Access-Control-Request-Method": "GET",
              "Access-Control-Request-Headers": "authentication, accept-language"}
 
 
 @pytest.fixture
-def cors_client(database_url, simulator, tmp_path):
-    app = create_app(app_config(database_url, simulator.url, CORS_ORIGINS=[ORIGIN]), instance_path=str(tmp_path))
-    empty_stores(app)
-    return app.test_client()
+def cors_client(make_app):
+    return make_app(CORS_ORIGINS=[ORIGIN]).test_client()
 
 
 def test_a_preflight_from_an_allowed_origin_is_204(cors_client):

@@ -1,9 +1,6 @@
 """The web login's two sides in tests: a browser that asks for a code and polls it, and a
 mini program user who scans it, both over the HTTP API."""
 
-import base64
-import io
-import json
 import threading
 import time
 from datetime import timedelta
@@ -91,37 +88,3 @@ def expire(app, scene, **shift):
     with app.app_context():
         db.session.execute(sa.update(QrLogin).where(QrLogin.scene == scene).values(expires_at=past, **shift))
         db.session.commit()
-
-
-def decode_qr(data_url):
-    """What a phone's camera reads from the code: the simulator draws a plain QR code
-    whose text is JSON."""
-    zxingcpp = pytest.importorskip("zxingcpp")
-    from PIL import Image
-
-    assert data_url.startswith("data:image/png;base64,")
-    image = Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1])))
-    found = zxingcpp.read_barcodes(image)
-    assert len(found) == 1
-    return json.loads(found[0].text)
-
-
-@pytest.fixture
-def app_with(database_url, simulator, tmp_path):
-    """An app with the settings a test names (e.g. ``QR_LOGIN_TTL=1``), on the test database."""
-    from wxlogin import create_app
-
-    from ..conftest import app_config, empty_stores
-
-    made = []
-
-    def make(**settings):
-        app = create_app(app_config(database_url, simulator.url, **settings), instance_path=str(tmp_path))
-        empty_stores(app)
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()

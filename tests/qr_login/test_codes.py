@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from wxlogin.extensions import db
 from wxlogin.models import QrLogin, utcnow
 
-from ..conftest import APPID, OTHER_APPID
-from .conftest import BROWSER, code_row, decode_qr, error
+from ..conftest import APPID, OTHER_APPID, read_qr_code
+from .conftest import BROWSER, code_row, error
 
 URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -36,21 +36,21 @@ def test_a_code_has_a_secret_ticket_and_an_unguessable_scene(client, app, new_co
 
 def test_the_image_is_wechats_code_opening_the_login_page_with_the_scene(new_code):
     code = new_code()
-    assert decode_qr(code["qr_code"]) == {
+    assert read_qr_code(code["qr_code"]) == {
         "appid": APPID, "page": "pages/qr-login/index", "scene": code["scene"], "env_version": "release",
     }
     assert code["ticket"] not in code["qr_code"]
 
 
-def test_the_page_and_version_are_configured(app_with):
-    client = app_with(QR_LOGIN_PAGE="pages/web-login/main", QR_LOGIN_ENV_VERSION="develop").test_client()
+def test_the_page_and_version_are_configured(make_app):
+    client = make_app(QR_LOGIN_PAGE="pages/web-login/main", QR_LOGIN_ENV_VERSION="develop").test_client()
     code = client.post("/wx/qr-login").get_json()
-    shown = decode_qr(code["qr_code"])
+    shown = read_qr_code(code["qr_code"])
     assert (shown["page"], shown["env_version"]) == ("pages/web-login/main", "develop")
 
 
 def test_another_configured_mini_program_may_be_named(client, new_code):
-    assert decode_qr(new_code(appid=OTHER_APPID)["qr_code"])["appid"] == OTHER_APPID
+    assert read_qr_code(new_code(appid=OTHER_APPID)["qr_code"])["appid"] == OTHER_APPID
     unknown = client.post("/wx/qr-login", json={"appid": "wxunknown"})
     assert error(unknown) == (400, "invalid_request")
     assert unknown.get_json()["details"] == {"appid": ["Unknown appid."]}
@@ -95,8 +95,8 @@ def test_a_refused_access_token_is_replaced_once(client, simulator, new_code):
     assert client.post("/wx/qr-login").status_code == 201
 
 
-def test_creation_is_limited_per_client_ip(app_with):
-    client = app_with(QR_LOGIN_RATE_LIMIT="2/minute").test_client()
+def test_creation_is_limited_per_client_ip(make_app):
+    client = make_app(QR_LOGIN_RATE_LIMIT="2/minute").test_client()
     assert [client.post("/wx/qr-login").status_code for _ in range(2)] == [201, 201]
     limited = client.post("/wx/qr-login")
     assert error(limited) == (429, "rate_limited")

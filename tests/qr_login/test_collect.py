@@ -92,7 +92,7 @@ def test_a_denied_code_says_so_and_nothing_more(client, new_code, phone):
     assert poll(client, code["ticket"], wait=5).get_json() == {"status": "denied"}
 
 
-def test_expiry(client, app, app_with, new_code, phone):
+def test_expiry(client, app, make_app, new_code, phone):
     code = new_code()
     expire(app, code["scene"])
     assert poll(client, code["ticket"], wait=5).get_json() == {"status": "expired"}
@@ -102,8 +102,8 @@ def test_expiry(client, app, app_with, new_code, phone):
     assert poll(client, late["ticket"]).get_json() == {"status": "expired"}
 
 
-def test_a_waiting_poll_answers_at_the_expiry(app_with, phone):
-    client = app_with(QR_LOGIN_TTL=1).test_client()
+def test_a_waiting_poll_answers_at_the_expiry(make_app, phone):
+    client = make_app(QR_LOGIN_TTL=1).test_client()
     code = client.post("/wx/qr-login").get_json()
     started = time.monotonic()
     assert poll(client, code["ticket"], wait=10).get_json() == {"status": "expired"}

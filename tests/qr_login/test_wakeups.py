@@ -34,20 +34,20 @@ def login_through(client):
     return {"Authentication": token}
 
 
-def test_a_change_on_another_host_wakes_the_poll(app, app_with):
+def test_a_change_on_another_host_wakes_the_poll(app, make_app):
     # Two apps on one database (and one Redis, when the run has one): two hosts.
-    seconds = scanned_elsewhere(app, app_with(), login_through)
+    seconds = scanned_elsewhere(app, make_app(), login_through)
     assert seconds < 2  # API.md: within a second (with room for a loaded machine)
 
 
-def test_without_redis_the_database_wakes_it(app_with):
-    one, two = app_with(REDIS_URL=None), app_with(REDIS_URL=None)
+def test_without_redis_the_database_wakes_it(make_app):
+    one, two = make_app(REDIS_URL=None), make_app(REDIS_URL=None)
     assert scanned_elsewhere(one, two, login_through) < 2
 
 
-def test_with_redis_away_the_database_wakes_it(app_with):
+def test_with_redis_away_the_database_wakes_it(make_app):
     dead = f"redis://127.0.0.1:{free_port()}/0"
-    one, two = app_with(REDIS_URL=dead), app_with(REDIS_URL=dead)
+    one, two = make_app(REDIS_URL=dead), make_app(REDIS_URL=dead)
     assert scanned_elsewhere(one, two, login_through) < 2
 
 

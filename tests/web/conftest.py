@@ -2,19 +2,13 @@
 browser per test module, never a downloaded one), apps built like conftest's ``app``, and the
 mini program's part played over HTTP."""
 
-import base64
-import io
-import json
 import os
 import shutil
 
 import pytest
 import requests
 
-from wxlogin import create_app
-from wxlogin.extensions import db
-
-from ..conftest import LiveServer, app_config, empty_stores, fresh_code
+from ..conftest import LiveServer, fresh_code
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 QR_LOGIN_PAGE = "pages/qr-login/index"  # QR_LOGIN_PAGE's default
@@ -66,23 +60,6 @@ def serve():
         server.stop()
 
 
-@pytest.fixture
-def make_app(database_url, simulator, tmp_path):
-    """``make_app(**overrides)``: an app like the ``app`` fixture's, with other settings."""
-    apps = []
-
-    def make_app(**overrides):
-        app = create_app(app_config(database_url, simulator.url, **overrides), instance_path=str(tmp_path))
-        empty_stores(app)
-        apps.append(app)
-        return app
-
-    yield make_app
-    for app in apps:
-        with app.app_context():
-            db.engine.dispose()
-
-
 class MiniProgram:
     """The mini program's part, over HTTP: a simulated user, logged in, scanning codes."""
 
@@ -108,17 +85,3 @@ class MiniProgram:
 
     def deny(self, scene):
         return self._call("POST", "/wx/qr-login/deny", {"scene": scene})
-
-
-def read_code(data_url):
-    """What a phone reads in a code the page shows: the simulator's plain QR code holds JSON
-    ``{"appid", "page", "scene", "env_version"}``."""
-    zxingcpp = pytest.importorskip("zxingcpp")
-    from PIL import Image
-
-    header, _, payload = data_url.partition(",")
-    assert header == "data:image/png;base64"
-    image = Image.open(io.BytesIO(base64.b64decode(payload))).convert("L")
-    found = zxingcpp.read_barcodes(image)
-    assert len(found) == 1, found
-    return json.loads(found[0].text)

@@ -8,7 +8,8 @@ import time
 import requests
 from PIL import Image
 
-from .conftest import QR_LOGIN_PAGE, MiniProgram, read_code
+from ..conftest import read_qr_code
+from .conftest import QR_LOGIN_PAGE, MiniProgram
 
 DEMO = "/_demo/qr-login"
 AVATAR = "https://thirdwx.qlogo.cn/mmopen/vi_32/test/132"  # where WeChat's avatars are
@@ -35,7 +36,7 @@ def shown_scene(page, previous=None):
     page.wait_for_function("() => { const img = document.getElementById('qr-image');"
                            " return img.complete && img.naturalWidth > 0; }")
     assert page.locator("#qr-image").is_visible()
-    code = read_code(page.locator("#qr-image").get_attribute("src"))
+    code = read_qr_code(page.locator("#qr-image").get_attribute("src"))
     assert code["page"] == QR_LOGIN_PAGE
     assert code["scene"] != previous
     return code["scene"]
@@ -201,7 +202,7 @@ def test_cross_origin_page_with_cors_origins(make_app, serve, page):
     phone = MiniProgram(api.url, "grace")
     page.goto(f"{site.url}/?api={api.url}")
     page.wait_for_selector("#state:text-is('pending')")
-    scene = read_code(page.locator("#code").get_attribute("src"))["scene"]
+    scene = read_qr_code(page.locator("#code").get_attribute("src"))["scene"]
     phone.scan(scene)
     page.wait_for_selector("#state:text-is('scanned')")
     phone.confirm(scene)

@@ -3,25 +3,7 @@ the demo page only in development and tests."""
 
 import pytest
 
-from wxlogin import create_app
-from wxlogin.extensions import db
-
-from ..conftest import app_config
 from ..processes import ENCRYPTION_KEY
-
-
-@pytest.fixture
-def app_in_mode(database_url, simulator, tmp_path):
-    apps = []
-
-    def app_in_mode(**overrides):
-        apps.append(create_app(app_config(database_url, simulator.url, **overrides), instance_path=str(tmp_path)))
-        return apps[-1]
-
-    yield app_in_mode
-    for app in apps:
-        with app.app_context():
-            db.engine.dispose()
 
 
 def test_module_is_served_as_javascript(client):
@@ -36,8 +18,8 @@ def test_module_is_served_as_javascript(client):
     assert again.status_code == 304
 
 
-def test_module_keeps_its_wildcard_under_cors_origins(app_in_mode):
-    client = app_in_mode(CORS_ORIGINS=["https://admin.example.com"]).test_client()
+def test_module_keeps_its_wildcard_under_cors_origins(make_app):
+    client = make_app(CORS_ORIGINS=["https://admin.example.com"]).test_client()
     response = client.get("/web/qr-login.js", headers={"Origin": "https://other.example.com"})
     assert response.status_code == 200 and response.headers["Access-Control-Allow-Origin"] == "*"
 
@@ -51,9 +33,9 @@ def test_demo_page_in_tests(client):
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["production", "development"])
-def test_demo_page_only_in_development(app_in_mode, debug):
+def test_demo_page_only_in_development(make_app, debug):
     # Production with ES256 (TEST_JWT_ALGORITHM) also needs its own session-key keys.
-    client = app_in_mode(TESTING=False, DEBUG=debug, SESSION_KEY_ENCRYPTION_KEYS=[ENCRYPTION_KEY]).test_client()
+    client = make_app(TESTING=False, DEBUG=debug, SESSION_KEY_ENCRYPTION_KEYS=[ENCRYPTION_KEY]).test_client()
     assert client.get("/web/qr-login.js").status_code == 200  # the module in every mode
     response = client.get("/_demo/qr-login")
     if debug:
