@@ -131,19 +131,19 @@ def app(database_url, simulator, tmp_path):
 
 
 @pytest.fixture
-def make_app(database_url, simulator, tmp_path):
-    """``make_app(**overrides)``: an app like the ``app`` fixture's, with other settings."""
+def make_app(app, database_url, simulator, tmp_path):
+    """``make_app(**overrides)``: an app like the ``app`` fixture's (which emptied the stores
+    for the test), with other settings, on the same database."""
     apps = []
 
     def make_app(**overrides):
-        app = create_app(app_config(database_url, simulator.url, **overrides), instance_path=str(tmp_path))
-        empty_stores(app)
-        apps.append(app)
-        return app
+        made = create_app(app_config(database_url, simulator.url, **overrides), instance_path=str(tmp_path))
+        apps.append(made)
+        return made
 
     yield make_app
-    for app in apps:
-        with app.app_context():
+    for made in apps:
+        with made.app_context():
             db.engine.dispose()
 
 

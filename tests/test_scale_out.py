@@ -141,8 +141,10 @@ def test_a_web_login_polled_on_one_is_scanned_and_confirmed_on_the_other(instanc
         time.sleep(0.5)
         confirm = requests.post(f"{two}/wx/qr-login/confirm", json={"scene": code["scene"]},
                                 headers={"Authentication": phone}, timeout=10)
+        confirmed = time.monotonic()
         assert confirm.status_code == 200, confirm.text
         web = waiting.result().json()
+        assert time.monotonic() - confirmed < 2
     assert web["status"] == "confirmed"
     assert call(two, "/wx/me", web["access_token"]).json()["id"] == web["user"]["id"]
     assert requests.get(f"{two}/wx/qr-login/{code['ticket']}", timeout=10).json() == {"status": "used"}

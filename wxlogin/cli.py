@@ -6,17 +6,18 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from werkzeug.serving import run_simple
 
+from .accounts import phone, session_keys
 from .accounts.audit import purge_old, recent_attempts
-from .accounts.session_keys import reencrypt_all
+from .accounts.deletion import delete_account
 from .extensions import db
 from .models import MAX_ID, Identity, User, utcnow
 from .security import keys
 from .security.token_store import token_store
 from .wechat.simulator import Simulator, create_simulator_app
 
-users_cli = AppGroup("users", help="Switch users off and on.")
+users_cli = AppGroup("users", help="Switch users off and on, list their logins, delete them.")
 tokens_cli = AppGroup("tokens", help="Token revocation upkeep.")
-session_keys_cli = AppGroup("session-keys", help="Stored WeChat session keys.")
+session_keys_cli = AppGroup("session-keys", help="Stored WeChat session keys (and phone numbers).")
 # A plain group, registered as a flask.commands entry point (setup.cfg): it needs no app, so
 # that a production host makes its first key before it can start.
 keys_cli = click.Group("keys", help="Token signing keys (ES256).")
@@ -83,6 +84,20 @@ def enable_user(id_or_openid):
     _commit_and_tell_every_host()
 
 
+@users_cli.command("delete")
+@click.argument("id_or_openid")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete_user(id_or_openid, yes):
+    """Erase the user's account for good, as DELETE /wx/me does: profile, identities in every
+    mini program, phone number, notes; every token refused. The audit trail keeps its rows,
+    without the user."""
+    for user in _find_users(id_or_openid):
+        if not yes:
+            click.confirm(f"Delete user {user.id} ({user.nickname or 'no nickname'}) and all their data?", abort=True)
+        delete_account(user.id)
+        click.echo(f"deleted user {user.id}")
+
+
 def _commit_and_tell_every_host():
     """Commit; every host learns of it at once through Redis (the service's REDIS_URL), or,
     when Redis cannot be told, by asking the database (``redis_trust``)."""
@@ -93,12 +108,14 @@ def _commit_and_tell_every_host():
 @click.argument("id_or_openid")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 def list_logins(id_or_openid, limit):
-    """The user's most recent login attempts, newest first (the audit trail)."""
+    """The user's most recent login attempts, newest first (the audit trail); method "qr"
+    is a web session handed over by QR code, with the browser's address."""
     users = _find_users(id_or_openid)
     for attempt in recent_attempts([user.id for user in users], limit):
         click.echo(
             f"{attempt.at.isoformat(timespec='seconds')}  user {attempt.user_id}  {attempt.appid}  "
-            f"{attempt.outcome:<16} {attempt.client_ip or '-':<15} {_printable(attempt.user_agent) or '-'}"
+            f"{attempt.method:<4} {attempt.outcome:<16} {attempt.client_ip or '-':<15} "
+            f"{_printable(attempt.user_agent) or '-'}"
         )
 
 
@@ -122,12 +139,14 @@ def purge_tokens():
 
 @session_keys_cli.command("reencrypt")
 def reencrypt_session_keys():
-    """Re-encrypt stored session keys under the first (newest) encryption key.
+    """Re-encrypt stored session keys and phone numbers under the first (newest) key.
 
     Run after putting a new key first in SESSION_KEY_ENCRYPTION_KEYS, then drop the old one.
     """
-    moved, unreadable = reencrypt_all()
+    moved, unreadable = session_keys.reencrypt_all()
     click.echo(f"re-encrypted {moved} session keys; {unreadable} unreadable (their users log in again)")
+    moved, unreadable = phone.reencrypt_all()
+    click.echo(f"re-encrypted {moved} phone numbers; {unreadable} unreadable (asked for again)")
 
 
 @keys_cli.command("generate")

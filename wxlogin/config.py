@@ -9,6 +9,7 @@ secrets, with a message naming the missing variable.
 
 import logging
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def from_environ(environ=os.environ):
         "QR_LOGIN_TTL": _number(environ, "QR_LOGIN_TTL", 120, int),
         "QR_LOGIN_RATE_LIMIT": _rate_limit(environ, "QR_LOGIN_RATE_LIMIT", "60/minute"),
         "QR_LOGIN_ENV_VERSION": _choice(environ, "QR_LOGIN_ENV_VERSION", ("release", "trial", "develop")),
-        "CORS_ORIGINS": _list(environ, "CORS_ORIGINS"),
+        "CORS_ORIGINS": _origins(environ, "CORS_ORIGINS"),
     }
     if environ.get("DATABASE_URL"):
         config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(environ["DATABASE_URL"])
@@ -232,6 +233,19 @@ def _choice(environ, name, choices):
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
     return value
+
+
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def _origins(environ, name):
+    """Exact web origins (``https://admin.example.com``): Flask-Cors would take an entry
+    holding ``*`` or other regex characters as a pattern matching far more than meant."""
+    origins = _list(environ, name)
+    for origin in origins:
+        if not ORIGIN.fullmatch(origin):
+            raise ConfigError(f"{name} takes exact origins such as 'https://admin.example.com', not {origin!r}.")
+    return origins
 
 
 def _list(environ, name):

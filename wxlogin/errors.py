@@ -85,7 +85,7 @@ def handle_unexpected_error(error):
         "unhandled %s on %s %s [request_id=%s]",
         type(original).__name__,
         request.method,
-        request.path,
+        _route(),
         request_id,
         exc_info=original,
     )
@@ -100,9 +100,14 @@ def _database_unavailable(error):
     # One line, no traceback: an outage makes one per request, and they are all alike.
     log.warning(
         "database unavailable (%s) on %s %s", type(getattr(error, "orig", None) or error).__name__,
-        request.method, request.path,
+        request.method, _route(),
     )
     return database_unavailable()
+
+
+def _route():
+    """The route's template, never the path: a path may hold a secret (a web login ticket)."""
+    return request.url_rule.rule if request.url_rule is not None else "(no route)"
 
 
 def _field_errors(messages_by_location):

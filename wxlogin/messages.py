@@ -28,7 +28,8 @@ TOO_MANY_REQUESTS = Problem(429, "rate_limited", "Too many requests: wait a mome
 # --- tokens ----------------------------------------------------------------------------
 TOKEN_MISSING = Problem(401, "token_missing", "Send your access token in the Authentication header.")
 TOKEN_INVALID = Problem(401, "token_invalid", "The token is not valid here: log in again.")
-TOKEN_USER_GONE = Problem(401, "token_invalid", "The token's user no longer exists: log in again.")
+# Only our key signs tokens: a token whose user is gone names a deleted account.
+TOKEN_USER_GONE = Problem(401, "token_revoked", "This account was deleted: log in again to start a new one.")
 TOKEN_EXPIRED = Problem(401, "token_expired", "The token has expired: refresh it or log in again.")
 TOKEN_REVOKED = Problem(401, "token_revoked", "The token was revoked: log in again.")
 USER_DISABLED = Problem(403, "user_disabled", "This account was disabled by an operator.")
@@ -45,6 +46,7 @@ WECHAT_BUSY = Problem(503, "upstream_unavailable", "WeChat is busy: try again in
 LOGIN_CODE_INVALID = Problem(401, "invalid_code", "The login code is invalid: call wx.login() for a new one.")
 LOGIN_CODE_USED = Problem(401, "code_used", "The login code was already used: call wx.login() for a new one.")
 WECHAT_RATE_LIMITED = Problem(429, "rate_limited", "WeChat is limiting logins for this user: wait a minute.")
+WECHAT_QUOTA = Problem(429, "rate_limited", "WeChat is limiting this mini program's calls: try again later.")
 USER_BLOCKED = Problem(403, "user_blocked", "WeChat has blocked this user from logging in.")
 WECHAT_UNEXPECTED = Problem(502, "upstream_error", "WeChat answered something unexpected: try again later.")
 WECHAT_UNREACHABLE = Problem(502, "upstream_error", "WeChat could not be reached: try again later.")
@@ -72,6 +74,7 @@ QR_NOT_FOUND = Problem(404, "qr_not_found", "This code is not a login code of th
 QR_EXPIRED = Problem(410, "qr_expired", "This code has expired: refresh it on the computer and scan again.")
 QR_USED = Problem(409, "qr_used", "This code was already used: refresh it on the computer and scan again.")
 QR_NOT_SCANNED = Problem(409, "qr_used", "This code was not scanned by you: scan it before you confirm or cancel.")
+QR_WEB_SESSION = Problem(401, "token_invalid", "Scan the code with the mini program: a web login's token cannot confirm another.")
 
 # --- the service -----------------------------------------------------------------------
 DATABASE_UNAVAILABLE = Problem(503, "database_unavailable", "The database does not answer: try again in a moment.")

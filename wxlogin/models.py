@@ -47,14 +47,16 @@ class User(db.Model):
     """
 
     __tablename__ = "users"
-    __table_args__ = (_MYSQL_TABLE,)
+    # AUTOINCREMENT: on SQLite, the id of a deleted account is never given to a new one.
+    __table_args__ = ({**_MYSQL_TABLE, "sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
     unionid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     nickname: Mapped[str | None] = mapped_column(sa.String(64))
     avatar_url: Mapped[str | None] = mapped_column(sa.String(1024))
-    phone_number: Mapped[str | None] = mapped_column(sa.String(32))
+    # Stored sealed, bound to the user (accounts.phone); ``phone_number`` is the clear number.
+    phone_sealed: Mapped[str | None] = mapped_column("phone_number", sa.String(255))
     login_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -69,6 +71,14 @@ class User(db.Model):
     @property
     def openid(self):
         return self.identity.openid if self.identity is not None else None
+
+    @property
+    def phone_number(self):
+        from .accounts.phone import (
+            reveal,  # here, not at the top: the models load first
+        )
+
+        return reveal(self.id, self.phone_sealed)
 
     @property
     def appid(self):
@@ -208,6 +218,6 @@ class QrLogin(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # The user who scanned it: the only one who may confirm or deny it.
-    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

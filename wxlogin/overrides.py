@@ -15,8 +15,9 @@ from flask_smorest import Api
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from . import messages
-from .errors import ApiError
+# The module, not ApiError: errors imports languages, which imports extensions, which
+# imports this module, whichever of them is imported first.
+from . import errors, messages
 from .security.verified_tokens import VerifiedTokens
 
 try:  # what gunicorn raises while the app reads a malformed (e.g. chunked) body
@@ -91,11 +92,11 @@ class StrictJsonParser(FlaskParser):
     def _raw_load_json(self, req):
         data = _read_body(req)
         if data and not is_json_request(req):
-            raise ApiError(messages.NOT_JSON)
+            raise errors.ApiError(messages.NOT_JSON)
         try:
             return super()._raw_load_json(req)
         except (ValueError, RecursionError):
-            raise ApiError(messages.INVALID_JSON) from None
+            raise errors.ApiError(messages.INVALID_JSON) from None
 
 
 def _read_body(req):
@@ -110,7 +111,7 @@ def _read_body(req):
             raise RequestEntityTooLarge()
         return data
     except (OSError, *_SERVER_PARSE_ERRORS):
-        raise ApiError(messages.BODY_UNREADABLE) from None
+        raise errors.ApiError(messages.BODY_UNREADABLE) from None
 
 
 def drop_request_hook(app, limiter):

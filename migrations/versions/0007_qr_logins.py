@@ -42,6 +42,7 @@ def upgrade():
         mysql_collate="utf8mb4_bin",
     )
     op.create_index("ix_qr_logins_expires_at", "qr_logins", ["expires_at"])
+    op.create_index("ix_qr_logins_user_id", "qr_logins", ["user_id"])  # a deletion's cascade
     # Logins made before this revision were all made with a wx.login() code.
     op.add_column(
         "login_attempts",

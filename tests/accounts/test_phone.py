@@ -5,11 +5,13 @@ import uuid
 from datetime import timedelta
 
 import requests
+import sqlalchemy as sa
 
 from wxlogin.extensions import db
 from wxlogin.models import AppToken, User, utcnow
 
-from ..conftest import OTHER_APPID
+from ..conftest import OTHER_APPID, fresh_code
+from ..security.test_crypto import new_key
 
 
 def phone(client, token, code):
@@ -109,10 +111,51 @@ def test_an_expired_access_token_is_fetched_once_for_a_burst(client, app, login,
 
 def test_a_refresher_that_fails_releases_the_lease(client, app, login, simulator):
     token = login()["access_token"]
-    requests.post(f"{simulator.url}/simulator/fail", json={"api": "stable_token", "errcode": 45009}, timeout=5)
+    requests.post(f"{simulator.url}/simulator/fail", json={"api": "stable_token", "errcode": 40125}, timeout=5)
     failed = phone(client, token, fresh("sim-phone:1"))
     assert (failed.status_code, failed.get_json()["error"]) == (502, "upstream_error")
     with app.app_context():
         row = db.session.get(AppToken, "wxtest00000000001")
         assert (row.lease_until, row.lease_owner, row.token) == (None, None, None)
     assert phone(client, token, fresh("sim-phone:1")).status_code == 200
+
+
+def raw_phone_column(app):
+    """What the database itself holds in users.phone_number, read past the model."""
+    with app.app_context(), db.engine.connect() as connection:
+        return [row[0] for row in connection.execute(sa.text("SELECT phone_number FROM users"))]
+
+
+def test_the_number_is_stored_encrypted_and_bound_to_its_user(client, app, login):
+    alice, bob = login("alice"), login("bob")
+    assert phone(client, alice["access_token"], fresh("sim-phone:13800138000")).status_code == 200
+    stored = [value for value in raw_phone_column(app) if value]
+    assert len(stored) == 1 and stored[0].startswith("v1:") and "13800138000" not in stored[0]
+    with app.app_context():  # the sealed number copied onto bob's row does not open there
+        db.session.get(User, bob["user"]["id"]).phone_sealed = stored[0]
+        db.session.commit()
+    bob_me = client.get("/wx/me", headers={"Authentication": bob["access_token"]}).get_json()
+    assert bob_me["phone_number"] is None
+    alice_me = client.get("/wx/me", headers={"Authentication": alice["access_token"]}).get_json()
+    assert alice_me["phone_number"] == "13800138000"
+
+
+def test_wechat_is_asked_with_the_callers_openid(client, login):
+    """A code bound to alice (the simulator's sim-phone-for) works for alice, not for bob:
+    the service sends the caller's openid with the code."""
+    alice, bob = login("alice"), login("bob")
+    code = f"sim-phone-for:{alice['user']['openid']}:13700137000"
+    refused = phone(client, bob["access_token"], fresh(code))
+    assert (refused.status_code, refused.get_json()["error"]) == (400, "invalid_code")
+    assert phone(client, alice["access_token"], fresh(code)).get_json()["phone_number"] == "13700137000"
+
+
+def test_reencrypt_moves_numbers_to_the_newest_key(make_app):
+    old, new = new_key(), new_key()
+    before = make_app(SESSION_KEY_ENCRYPTION_KEYS=[old]).test_client()
+    token = before.post("/wx/login", json={"code": fresh_code("alice")}).get_json()["access_token"]
+    assert phone(before, token, fresh("sim-phone:13800138000")).status_code == 200
+    rotated = make_app(SESSION_KEY_ENCRYPTION_KEYS=[new, old])
+    assert "re-encrypted 1 phone numbers" in rotated.test_cli_runner().invoke(args=["session-keys", "reencrypt"]).output
+    after = make_app(SESSION_KEY_ENCRYPTION_KEYS=[new]).test_client()
+    assert after.get("/wx/me", headers={"Authentication": token}).get_json()["phone_number"] == "13800138000"

@@ -51,6 +51,7 @@ def render(text, tmp, https_port, http_port, upstream):
         "    listen [::]:443 ssl http2;\n": "",
         "/etc/ssl/wxlogin/fullchain.pem": str(tmp / "cert.pem"),
         "/etc/ssl/wxlogin/privkey.pem": str(tmp / "key.pem"),
+        "/var/log/nginx/wxlogin.access.log": str(tmp / "access.log"),
     }
     for shipped, here in replacements.items():
         assert shipped in text, f"deploy/nginx.conf no longer has {shipped!r}"
@@ -92,7 +93,8 @@ def _serve(env, tmp, database_url, started):
     started.callback(_stop_nginx, nginx)
     _wait_for_port(https_port, nginx, tmp)
     yield {"https": f"https://127.0.0.1:{https_port}", "http": f"http://127.0.0.1:{http_port}",
-           "port": https_port, "cert": str(tmp / "cert.pem"), "database_url": database_url}
+           "port": https_port, "cert": str(tmp / "cert.pem"), "database_url": database_url,
+           "access_log": tmp / "access.log"}
 
 
 def _stop_nginx(nginx):
@@ -212,6 +214,18 @@ def test_metrics_and_docs_only_from_inside(proxy):
     assert client(proxy, "127.0.0.1").get(f"{proxy['https']}/metrics", timeout=10).status_code == 200
     outside = client(proxy, "127.0.0.2")
     assert [outside.get(f"{proxy['https']}{path}", timeout=10).status_code for path in ("/metrics", "/docs")] == [403, 403]
+
+
+def test_the_access_log_holds_no_web_login_ticket(proxy):
+    ticket = "T" * 43
+    requests.get(f"{proxy['https']}/wx/qr-login/{ticket}?wait=0", verify=proxy["cert"], timeout=10)
+    requests.get(f"{proxy['https']}/healthz", verify=proxy["cert"], timeout=10)
+    deadline = time.monotonic() + 5
+    while "/healthz" not in proxy["access_log"].read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)  # nginx writes its log line after the answer
+    logged = proxy["access_log"].read_text()
+    assert "GET /wx/qr-login/[ticket]?wait=0 HTTP/" in logged
+    assert ticket not in logged
 
 
 def test_timeouts_leave_room_for_long_answers():

@@ -82,6 +82,12 @@ def test_wechat_failures_are_the_error_tables_and_store_nothing(client, app, sim
         assert db.session.scalar(sa.select(sa.func.count()).select_from(QrLogin)) == 0
 
 
+def test_wechats_quota_for_codes_is_429(client, simulator):
+    requests.post(f"{simulator.url}/simulator/fail", json={"api": "getwxacodeunlimit", "errcode": 45009}, timeout=5)
+    response = client.post("/wx/qr-login")
+    assert error(response) == (429, "rate_limited") and response.headers["Retry-After"] == "60"
+
+
 def test_a_page_wechat_does_not_know_is_explained_in_the_log(client, simulator, caplog):
     requests.post(f"{simulator.url}/simulator/fail", json={"api": "getwxacodeunlimit", "errcode": 41030}, timeout=5)
     with caplog.at_level(logging.ERROR):

@@ -76,11 +76,13 @@ def test_an_unchanged_status_is_answered_after_wait(client, new_code, phone):
 
 def test_a_waiting_poll_holds_no_database_connection(client, app, new_code):
     code = new_code()
-    waiting = Background(lambda: app.test_client().get(f"/wx/qr-login/{code['ticket']}?wait=2"))
-    time.sleep(0.5)
+    waiting = Background(lambda: app.test_client().get(f"/wx/qr-login/{code['ticket']}?wait=3"))
+    time.sleep(0.3)
     with app.app_context():
         pool = db.engine.pool
-        assert pool.checkedout() == 0, pool.status()
+        # Sampled over the wait: the watcher's query (every 0.5 s) holds one for an instant.
+        held = [pool.checkedout() for _ in range(20) if time.sleep(0.1) is None]
+    assert held.count(0) >= 15, held
     assert waiting.result().get_json() == {"status": "pending"}
 
 
@@ -161,3 +163,77 @@ def test_the_handing_over_is_in_the_audit_trail(client, app, new_code, phone):
                                   .order_by(LoginAttempt.id)).all()
     assert [(row.method, row.outcome) for row in rows] == [("code", "ok"), ("qr", "ok")]
     assert (rows[1].client_ip, rows[1].user_agent) == ("198.51.100.4", BROWSER)
+
+
+def test_head_is_refused_and_leaves_the_tokens(client, new_code, phone):
+    """HEAD would run the poll and throw its body away: the tokens would be lost."""
+    code, _ = confirmed(new_code, phone, client)
+    head = client.head(f"/wx/qr-login/{code['ticket']}")
+    assert head.status_code == 405 and head.headers["Allow"] == "GET"
+    assert poll(client, code["ticket"]).get_json()["status"] == "confirmed"
+
+
+def test_a_newer_poll_of_a_ticket_ends_the_older_one(client, app, new_code, phone):
+    """A browser polls one at a time: a poll it gave up on (a timeout, a reload) is ended
+    by its next one, and cannot take the tokens from it."""
+    code = new_code()
+    alice = phone("alice")
+    alice.scan(code["scene"])
+    poll(client, code["ticket"])  # "scanned" seen
+    older = Background(lambda: app.test_client().get(f"/wx/qr-login/{code['ticket']}?wait=20"))
+    time.sleep(0.3)
+    newer = Background(lambda: app.test_client().get(f"/wx/qr-login/{code['ticket']}?wait=20"))
+    assert older.result(5).get_json() == {"status": "scanned"}  # at once, not after 20 s
+    time.sleep(0.2)
+    alice.confirm(code["scene"])
+    assert newer.result().get_json()["status"] == "confirmed"
+
+
+def test_polls_are_limited_per_client_ip(client, new_code, monkeypatch):
+    from wxlogin.api import qr_login
+
+    assert qr_login.POLL_LIMIT == "600/minute"
+    monkeypatch.setattr(qr_login, "POLL_LIMIT", "2/minute")  # read at each request
+    code = new_code()
+    assert [poll(client, code["ticket"]).status_code for _ in range(2)] == [200, 200]
+    limited = poll(client, code["ticket"])
+    assert error(limited) == (429, "rate_limited") and int(limited.headers["Retry-After"]) > 0
+    assert poll(client, code["ticket"], wait=0).status_code == 429
+    other = client.get(f"/wx/qr-login/{code['ticket']}", environ_base={"REMOTE_ADDR": "192.0.2.9"})
+    assert other.status_code == 200
+
+
+def test_the_database_going_away_during_a_wait_is_answered_503_at_once(app, new_code, monkeypatch):
+    """The watcher's failed query wakes the waiting polls: they look for themselves and
+    answer 503 within their budget, not at the end of their wait."""
+    import sqlalchemy.exc
+
+    from wxlogin.qr_login import collect, wakeups
+
+    code = new_code()
+    down = sqlalchemy.exc.OperationalError("SELECT", {}, ConnectionRefusedError("the database is down"))
+    real_by_ticket, calls = collect.by_ticket, []
+
+    def by_ticket(ticket):
+        calls.append(ticket)
+        if len(calls) > 1:
+            raise down
+        return real_by_ticket(ticket)
+
+    def read_versions(self, ids):
+        raise down
+
+    monkeypatch.setattr(collect, "by_ticket", by_ticket)
+    monkeypatch.setattr(wakeups.Wakeups, "_read_versions", read_versions)
+    waiting = Background(lambda: app.test_client().get(f"/wx/qr-login/{code['ticket']}?wait=20"))
+    response = waiting.result()
+    assert (response.status_code, response.get_json()["error"]) == (503, "database_unavailable")
+    assert waiting.seconds < 5
+
+
+def test_the_cli_lists_a_web_session_as_qr(client, runner, new_code, phone):
+    code, alice = confirmed(new_code, phone, client)
+    poll(client, code["ticket"])
+    openid = client.get("/wx/me", headers=alice.headers).get_json()["openid"]
+    lines = runner.invoke(args=["users", "logins", openid]).output.splitlines()
+    assert " qr   ok " in lines[0] and " code ok " in lines[1]

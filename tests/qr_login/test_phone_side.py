@@ -105,3 +105,18 @@ def test_errors_speak_chinese_when_asked(new_code, phone):
     response = alice.scan("x" * 32)
     assert error(response) == (404, "qr_not_found")
     assert response.get_json()["message"] == "这不是本小程序的登录二维码。"
+
+
+def test_a_web_sessions_token_cannot_make_another(client, new_code, phone):
+    """A web session (or a token copied out of a web page) never approves a login."""
+    code, alice = new_code(), phone("alice")
+    alice.scan(code["scene"])
+    alice.confirm(code["scene"])
+    web = client.get(f"/wx/qr-login/{code['ticket']}").get_json()
+    refreshed = client.post("/wx/refresh", headers={"Authentication": web["refresh_token"]}).get_json()
+    another = new_code()
+    for token in (web["access_token"], refreshed["access_token"]):
+        response = client.post("/wx/qr-login/scan", json={"scene": another["scene"]},
+                               headers={"Authentication": token})
+        assert error(response) == (401, "token_invalid")
+    assert alice.scan(another["scene"]).status_code == 200  # the mini program's still may

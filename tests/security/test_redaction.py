@@ -26,6 +26,15 @@ def test_log_lines_are_redacted_as_they_are_made(app, login, caplog):
     assert "openid': 'o1'" in text  # the rest of the line is kept
 
 
+def test_web_login_tickets_are_redacted(app, caplog):
+    """A ticket is in the path of the browser's polls, which the development server's
+    access log (werkzeug) and error lines print."""
+    ticket = app.test_client().post("/wx/qr-login").get_json()["ticket"]
+    log.warning('127.0.0.1 - - "GET /wx/qr-login/%s?wait=25 HTTP/1.1" 200 -', ticket)
+    assert ticket not in caplog.text
+    assert "/wx/qr-login/[redacted]?wait=25" in caplog.text
+
+
 def test_tracebacks_are_redacted(app, caplog):
     try:
         raise RuntimeError(f"connect failed for /sns/jscode2session?secret={SECRET}")

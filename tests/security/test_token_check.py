@@ -76,7 +76,7 @@ def test_a_token_of_a_deleted_user_is_refused(client, app, login):
     with app.app_context():
         db.session.query(User).delete()
         db.session.commit()
-    assert_refused(me(client, Authentication=token), "token_invalid")
+    assert_refused(me(client, Authentication=token), "token_revoked")  # API.md: a deleted account's tokens
 
 
 def test_tokens_carry_a_string_identity_and_the_session_claims(login):

@@ -82,10 +82,13 @@ def record_login(appid, wechat_session):
         user_id = db.session.scalar(sa.select(User.id).where(User.account_key == key))
         if user_id is None:  # cannot happen at read committed; never go on with no user
             raise RuntimeError("the upserted user is not visible to its own transaction")
-    db.session.execute(
+    counted = db.session.execute(
         sa.update(User).where(User.id == user_id)
         .values(login_count=User.login_count + 1, last_login_at=now)
-    )
+    ).rowcount
+    if counted == 0:  # the account was deleted since we read it (DELETE /wx/me): start again
+        db.session.rollback()
+        return record_login(appid, wechat_session)
     changed(user_id)
     sealed_key = seal(appid, wechat_session.openid, wechat_session.session_key)
     values = {"user_id": user_id, "appid": appid, "openid": wechat_session.openid,

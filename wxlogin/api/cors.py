@@ -7,7 +7,7 @@ here, with 204, for any method a route accepts (the app has no automatic OPTIONS
 whose answer would be an empty text/html page).
 """
 
-from flask import request
+from flask import current_app, request
 from flask_cors import CORS
 from werkzeug.exceptions import MethodNotAllowed
 
@@ -27,7 +27,11 @@ def _preflight():
     asked = request.headers.get("Access-Control-Request-Method", "").upper()
     if request.method != "OPTIONS" or not asked:
         return None
+    if request.headers.get("Origin") not in current_app.config["CORS_ORIGINS"]:
+        return None  # not ours to allow: 405 like any OPTIONS
     routed = request.routing_exception
     if isinstance(routed, MethodNotAllowed) and asked in (routed.valid_methods or ()):
-        return "", 204
+        answer = current_app.response_class(status=204)
+        del answer.headers["Content-Type"]
+        return answer
     return None

@@ -4,8 +4,11 @@ The browser creates a code and polls it with its ticket (no token); the mini pro
 the user's token, scans it and confirms or denies it. The logic is ``qr_login``.
 """
 
+from flask import request
 from flask_jwt_extended import current_user
+from werkzeug.exceptions import MethodNotAllowed
 
+from .. import messages
 from ..extensions import limiter
 from ..qr_login import codes, collect, phone_side
 from ..security.ratelimit import MESSAGE, client_address, qr_limit, qr_limit_off
@@ -20,6 +23,11 @@ from .qr_schemas import (
     QrSceneSchema,
     QrStatusSchema,
 )
+
+# Polls per client IP: a browser makes a few a minute (long polls), or one a second (wait=0);
+# many browsers may share an office's address.
+POLL_LIMIT = "600/minute"
+TOO_MANY = messages.TOO_MANY_REQUESTS.message
 
 blp = Blueprint("qr_login", __name__, url_prefix="/wx/qr-login",
                 description="Web login by scanning the mini program code (扫码登录).")
@@ -48,14 +56,18 @@ def create(args):
 
 
 @blp.get("/<ticket>")
+@limiter.limit(lambda: POLL_LIMIT, key_func=client_address, error_message=TOO_MANY)
 @blp.arguments(QrPollArgsSchema, location="query")
 @blp.response(200, QrStatusSchema)
 @blp.alt_response(403, response="FORBIDDEN", description="user_disabled")
 @blp.alt_response(404, response="NOT_FOUND", description="not_found: unknown ticket")
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def status(args, ticket):
     """The code's status, as soon as it differs from the one last answered, or after `wait`
     seconds. The first `confirmed` answer carries the web session's tokens; later ones say
-    `used`."""
+    `used`. Limited per client IP."""
+    if request.method == "HEAD":  # it would take the tokens and throw them away
+        raise MethodNotAllowed(valid_methods=["GET"])
     return collect.poll(ticket, args["wait"]), 200, NO_STORE
 
 

@@ -2,7 +2,7 @@
 
 from ..config import set_defaults
 from ..extensions import api
-from . import auth, data, docs, health, oauth, platform, qr_login, wellknown
+from . import account, auth, data, docs, health, oauth, platform, qr_login, wellknown
 from .schemas import ErrorSchema
 
 SETTINGS = {
@@ -14,7 +14,7 @@ SETTINGS = {
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
     "OPENAPI_SWAGGER_UI_URL": docs.ASSETS_URL,  # packaged, not from a CDN
 }
-BLUEPRINTS = (auth.blp, qr_login.blp, data.blp, health.blp, platform.blp, wellknown.blp, oauth.blp)
+BLUEPRINTS = (auth.blp, qr_login.blp, data.blp, account.blp, health.blp, platform.blp, wellknown.blp, oauth.blp)
 
 
 def init_app(app):

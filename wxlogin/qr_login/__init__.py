@@ -17,3 +17,6 @@ PENDING, SCANNED, CONFIRMED, DENIED, EXPIRED, USED = (
 STATUSES = (PENDING, SCANNED, CONFIRMED, DENIED, EXPIRED, USED)
 # Nothing can change any more: a poll answers these at once.
 FINAL = frozenset({DENIED, EXPIRED, USED})
+# The ``via`` claim of a web session's tokens: they cannot scan or confirm a code, so that a
+# web session never makes another one.
+QR = "qr"

@@ -3,7 +3,9 @@ tokens of a confirmed code, once.
 
 A poll answers as soon as the status differs from the one last answered for its ticket (a
 new code counts as seen "pending"), or is final; otherwise it waits up to ``wait`` seconds
-for a change, holding no database connection meanwhile (``wakeups``).
+for a change, holding no database connection meanwhile (``wakeups``). A browser polls one at
+a time: a new poll of a ticket ends the one waiting before it (in this process), which
+answers at once, so that a poll the browser gave up on cannot take the tokens from the next.
 """
 
 import time
@@ -20,7 +22,7 @@ from ..extensions import db
 from ..models import QrLogin, utcnow
 from ..ops import metrics
 from ..security.login_sessions import issue_tokens
-from . import CONFIRMED, DENIED, EXPIRED, FINAL, PENDING, SCANNED, USED, wakeups
+from . import CONFIRMED, EXPIRED, FINAL, PENDING, QR, SCANNED, USED, wakeups
 from .codes import by_ticket
 
 EXPIRY_MARGIN = 0.05  # seconds: wake just after the expiry, not just before it
@@ -42,7 +44,8 @@ def poll(ticket, wait):
         if left <= 0 or wakeups.stopping():
             return {"status": status}
         db.session.commit()  # the connection goes back to the pool while this poll waits
-        wakeups.wait(code.id, code.version, left)
+        if wakeups.wait(code.id, code.version, left):
+            return {"status": status}  # a newer poll of this ticket took over: only it goes on
 
 
 def effective_status(code, now):
@@ -73,14 +76,14 @@ def _hand_over(code):
         db.session.rollback()
         return {"status": USED}
     user = load_user(code.user_id, code.appid)
-    if user is None:  # the account was deleted after confirming: nothing to hand over
-        db.session.commit()
-        return {"status": DENIED}
-    outcome = "user_disabled" if user.disabled_at is not None else "ok"
-    add_attempt(code.appid, user, outcome, method="qr")
-    db.session.commit()  # the tokens leave only once the code is used for good
+    outcome = "ok" if user is not None and user.disabled_at is None else "user_disabled"
+    # Made before the commit: once the code is used, nothing may fail before they leave.
+    answer = {"status": CONFIRMED, **issue_tokens(user, via=QR)} if outcome == "ok" else None
+    if user is not None:  # (a deleted account takes its codes with it: practically never None)
+        add_attempt(code.appid, user, outcome, method="qr")
+    db.session.commit()
     wakeups.changed(code.id)
     metrics.QR_LOGINS.labels(outcome).inc()
-    if user.disabled_at is not None:
+    if answer is None:
         raise ApiError(messages.USER_DISABLED)
-    return {"status": CONFIRMED, **issue_tokens(user)}
+    return answer

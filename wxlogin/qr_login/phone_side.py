@@ -8,19 +8,29 @@ refused by the UPDATE reads the code again to say why: docs/API.md's 404/409/410
 import math
 
 import sqlalchemy as sa
+from flask_jwt_extended import get_jwt
 
 from .. import messages
 from ..errors import ApiError
 from ..extensions import db
 from ..models import QrLogin, utcnow
-from . import CONFIRMED, DENIED, PENDING, SCANNED, USED, wakeups
+from . import CONFIRMED, DENIED, PENDING, QR, SCANNED, USED, wakeups
 from .codes import by_scene
+
+
+def from_the_mini_program():
+    """Only a mini program's session acts on a code: a web session's token (``via`` qr) is
+    refused, so that a web session, or a token copied out of a web page, never makes
+    another web session."""
+    if get_jwt().get("via") == QR:
+        raise ApiError(messages.QR_WEB_SESSION)
 
 
 def scan(scene, user):
     """The user opened the code: it is theirs to decide. Who asked is shown to them first,
     so that they can tell a login of their own from someone else's (QR login hijacking:
     an attacker shows a victim the attacker's own code). Scanning again changes nothing."""
+    from_the_mini_program()
     code = by_scene(scene, user.appid)
     now = utcnow()
     if not _already_scanned_by(code, user, now):
@@ -46,6 +56,7 @@ def deny(scene, user):
 
 
 def _decide(scene, user, outcome):
+    from_the_mini_program()
     code = by_scene(scene, user.appid)
     now = utcnow()
     if not _move(code, user, SCANNED, outcome, now, decided_at=now):

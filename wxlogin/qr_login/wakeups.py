@@ -21,6 +21,7 @@ import weakref
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..database import deadline
 from ..database.redis_client import RedisError, redis_client
@@ -34,6 +35,7 @@ CHANNEL = "wxlogin:qr-login"
 WATCH_INTERVAL = 0.5  # seconds: a change elsewhere wakes a poll within this (plus a query)
 IDLE_SECONDS = 5  # a watcher with nothing to watch this long stops (and restarts when needed)
 _instances = weakref.WeakSet()
+_ANY = object()  # wake(): whatever version a poll saw
 
 
 class Wakeups:
@@ -41,17 +43,23 @@ class Wakeups:
         self.app = app
         self.stopping = False
         self._waiting = {}  # code id -> {threading.Event: the version its poll saw}
+        self._superseded = set()  # events of polls a newer poll of their code replaced
         self._lock = threading.Lock()
         self._watchers = {}  # name -> (thread, pid)
         self._complain = Every(60)
         _instances.add(self)
 
     def wait(self, code_id, version, timeout):
-        """Until the code changes from ``version``, or ``timeout`` seconds."""
-        if self.stopping:
-            return
+        """Until the code changes from ``version``, or ``timeout`` seconds. True when the
+        poll should answer at once without looking again: a newer poll of the same code
+        took its place, or the process is stopping."""
         event = threading.Event()
         with self._lock:
+            if self.stopping:
+                return True
+            for older in self._waiting.get(code_id, {}):  # one poll per code: the newest
+                self._superseded.add(older)
+                older.set()
             self._waiting.setdefault(code_id, {})[event] = version
             self._start("database", self._watch_database)
             if self.app.extensions["redis"] is not None:
@@ -64,8 +72,11 @@ class Wakeups:
                 waiters.pop(event, None)
                 if not waiters:
                     self._waiting.pop(code_id, None)
+                superseded = event in self._superseded
+                self._superseded.discard(event)
+        return superseded or self.stopping
 
-    def wake(self, code_id, current=object()):
+    def wake(self, code_id, current=_ANY):
         """Wake the polls of the code that saw another version than ``current``: all of
         them by default."""
         with self._lock:
@@ -73,13 +84,17 @@ class Wakeups:
         for event in events:
             event.set()
 
-    def wake_all(self):
-        """The process is stopping: every poll answers now, with the status it has."""
-        self.stopping = True
+    def wake_every_poll(self):
         with self._lock:
             events = [e for waiters in self._waiting.values() for e in waiters]
         for event in events:
             event.set()
+
+    def stop(self):
+        """The process is stopping: every poll answers now, with the status it has."""
+        with self._lock:
+            self.stopping = True
+        self.wake_every_poll()
 
     def _start(self, name, loop):
         """Start a watcher unless it runs in this process (a fork does not inherit it)."""
@@ -114,9 +129,12 @@ class Wakeups:
                 ids = list(self._waiting)
             try:
                 versions = self._read_versions(ids)
-            except Exception as exc:  # the database is away: the polls time out on their own
+            except SQLAlchemyError as exc:
+                # The database is away: the polls look for themselves now, and answer 503
+                # within their request's budget rather than at the end of their wait.
                 if self._complain.due():
                     log.warning("web login polls not watched in the database: %s", type(exc).__name__)
+                self.wake_every_poll()
                 continue
             for code_id in ids:
                 self.wake(code_id, current=versions.get(code_id))
@@ -136,14 +154,14 @@ class Wakeups:
                 pubsub.subscribe(CHANNEL)
                 while True:
                     message = pubsub.get_message(timeout=WATCH_INTERVAL)
-                    if message is not None:
+                    if message is not None and str(message["data"], "ascii", "replace").isdigit():
                         self.wake(int(message["data"]))
                     idle = self._idle(idle_since)
                     if idle:
                         return
                     if idle is None:
                         idle_since = time.monotonic()
-            except (RedisError, OSError, ValueError) as exc:
+            except (RedisError, OSError) as exc:
                 if self._complain.due():
                     log.warning("web login changes not heard from Redis: %s", type(exc).__name__)
                 time.sleep(1)
@@ -158,7 +176,7 @@ class Wakeups:
 
 
 def wait(code_id, version, timeout):
-    current_app.extensions["qr_wakeups"].wait(code_id, version, timeout)
+    return current_app.extensions["qr_wakeups"].wait(code_id, version, timeout)
 
 
 def stopping():
@@ -179,7 +197,7 @@ def changed(code_id):
 def wake_everything():
     """For the worker's SIGTERM: polls waiting in this process answer at once."""
     for wakeups in list(_instances):
-        wakeups.wake_all()
+        wakeups.stop()
 
 
 def init_app(app):

@@ -22,9 +22,13 @@ from .token_store import jti_key, sid_key, token_store
 from .user_versions import changed
 
 
-def issue_tokens(user, sid=None):
-    """An access and a refresh token of session ``sid`` (a new session when None)."""
+def issue_tokens(user, sid=None, via=None):
+    """An access and a refresh token of session ``sid`` (a new session when None). ``via``:
+    how a session not made by ``/wx/login`` was made (``qr``: a web login), kept by its
+    refreshed tokens."""
     claims = {"sid": sid or uuid.uuid4().hex, "gen": user.token_generation, "aud": user.appid}
+    if via is not None:
+        claims["via"] = via
     identity = str(user.id)
     return {
         "access_token": create_access_token(identity=identity, additional_claims=claims),
@@ -45,7 +49,7 @@ def rotate(user, claims):
     if not first:  # the spent token came back: someone copied it
         revoke_session(claims)
         raise ApiError(messages.TOKEN_REVOKED)
-    return issue_tokens(user, sid=claims["sid"])
+    return issue_tokens(user, sid=claims["sid"], via=claims.get("via"))
 
 
 def revoke_session(claims):

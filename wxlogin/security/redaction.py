@@ -2,7 +2,8 @@
 
 Every log record of the process passes through ``redact`` as it is made (a record factory,
 so no handler or logger can be missed): JWTs, ``secret=``/``session_key=``/token query
-values and JSON fields, and the literal values of the configured secrets are replaced.
+values and JSON fields, web login tickets in paths, and the literal values of the
+configured secrets are replaced.
 urllib3 (at DEBUG) and werkzeug's access log print WeChat's URL, secret included; error
 messages may quote anything.
 """
@@ -18,6 +19,8 @@ _JWT = re.compile(r"(?<![\w-])eyJ[\w-]{4,}+\.[\w-]{4,}+\.[\w-]*+")
 _FIELDS = r"secret|session_key|access_token|refresh_token|js_code|encrypted_data|signature|password"
 _QUERY = re.compile(rf"(?i)\b({_FIELDS})=[^&\s\"']*")
 _JSON = re.compile(rf"(?i)([\"']({_FIELDS})[\"']\s*:\s*[\"'])[^\"']*")
+# A web login's ticket, in the path of the browser's polls (werkzeug's access log prints it).
+_TICKET = re.compile(r"(/wx/qr-login/)[\w-]{20,}+")
 
 _literals = set()
 _lock = threading.Lock()
@@ -28,6 +31,7 @@ def redact(text):
     text = _JWT.sub(MASK, text)
     text = _QUERY.sub(rf"\1={MASK}", text)
     text = _JSON.sub(rf"\1{MASK}", text)
+    text = _TICKET.sub(rf"\1{MASK}", text)
     for literal in _literals:
         if literal in text:
             text = text.replace(literal, MASK)

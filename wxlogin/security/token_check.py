@@ -56,9 +56,8 @@ def _revoked(_header, claims):
     """Revocation and the user's state, looked up together: one round trip per request."""
     _require_claims(claims)
     user_id = user_id_of(claims)
-    if user_id is None:
-        g.token_user = None
-        return False
+    if user_id is None:  # a subject we never issue (a user that is gone is token_revoked)
+        raise ApiError(messages.TOKEN_INVALID)
     revoked, g.token_user = token_store().check(claims, user_id)
     return revoked
 

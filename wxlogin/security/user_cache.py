@@ -13,6 +13,7 @@ behind the service's back (SQL typed by hand) is seen within that. Redis must no
 keys (``maxmemory-policy noeviction``, the default).
 """
 
+import dataclasses
 import logging
 import random
 import threading
@@ -22,6 +23,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from ..accounts.phone import reveal
 from ..database.redis_client import RedisError
 from ..models import Identity, User
 
@@ -42,7 +44,7 @@ class UserSnapshot:
     unionid: str | None
     nickname: str | None
     avatar_url: str | None
-    phone_number: str | None
+    phone_number: str | None  # in clear (stored sealed)
     created_at: datetime
     last_login_at: datetime
     disabled: bool
@@ -51,7 +53,7 @@ class UserSnapshot:
 
 SNAPSHOT_COLUMNS = (
     User.id, Identity.appid, Identity.openid, User.unionid, User.nickname, User.avatar_url,
-    User.phone_number, User.created_at, User.last_login_at,
+    User.phone_sealed, User.created_at, User.last_login_at,
     User.disabled_at.is_not(None).label("disabled"), User.token_generation,
 )
 
@@ -65,7 +67,12 @@ SNAPSHOT_QUERY = (
 
 
 def snapshot_of(row):
-    return UserSnapshot(*row) if row is not None else None
+    if row is None:
+        return None
+    snapshot = UserSnapshot(*row)
+    if snapshot.phone_number is None:
+        return snapshot
+    return dataclasses.replace(snapshot, phone_number=reveal(snapshot.id, snapshot.phone_number))
 
 
 def version_key(user_id):

@@ -94,10 +94,12 @@ class WeChatClient:
             raise WeChatError(messages.WECHAT_UNEXPECTED)
         return token, expires_in
 
-    def phone_number(self, app_token, code):
-        """``phone_info`` of a getPhoneNumber button code (``wxa/business/getuserphonenumber``)."""
+    def phone_number(self, app_token, code, openid):
+        """``phone_info`` of a getPhoneNumber button code (``wxa/business/getuserphonenumber``),
+        which WeChat gives only if the code is that ``openid``'s."""
         payload = self._call(
-            "POST", "/wxa/business/getuserphonenumber", {"access_token": app_token}, {"code": code}
+            "POST", "/wxa/business/getuserphonenumber", {"access_token": app_token},
+            {"code": code, "openid": openid},
         )
         info = payload.get("phone_info")
         if not isinstance(info, dict) or not isinstance(info.get("watermark"), dict):

@@ -9,9 +9,10 @@ ERRCODES = {
     40029: messages.LOGIN_CODE_INVALID,
     40163: messages.LOGIN_CODE_USED,
     45011: messages.WECHAT_RATE_LIMITED,
+    45009: messages.WECHAT_QUOTA,  # an API's own limit for the app (mini program codes, phones)
     40226: messages.USER_BLOCKED,
 }
-RETRY_AFTER_SECONDS = {45011: 60}
+RETRY_AFTER_SECONDS = {45011: 60, 45009: 60}
 SESSION_INVALID = 87009  # checksession: the signature does not match the current session_key
 
 

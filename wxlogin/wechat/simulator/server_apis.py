@@ -17,8 +17,10 @@
   ``hmac_sha256(session_key, "")`` of the session key last given to that user, else ``87009``.
 - ``POST /wxa/business/getuserphonenumber?access_token=``: ``40001`` unless the token is one
   the app was given and still valid (``41001`` without one). Codes: ``sim-phone:<digits>``
-  gives that number (once per code, then ``40163``); ``sim-phone-other-app:<digits>`` gives
-  it with another app's watermark; ``sim-fail:<errcode>`` that errcode; anything else ``40029``.
+  gives that number (once per code, then ``40163``); ``sim-phone-for:<openid>:<digits>``
+  the same, but only when the call names that ``openid`` (a code is its user's, as at
+  WeChat; else ``40029``); ``sim-phone-other-app:<digits>`` gives it with another app's
+  watermark; ``sim-fail:<errcode>`` that errcode; anything else ``40029``.
 """
 
 import hashlib
@@ -118,6 +120,11 @@ class ServerApis:
                 return error(int(rest), "scripted failure")
             except ValueError:
                 return error(40029, "invalid code")
+        if kind == "sim-phone-for":  # a code of one user: given only with their openid
+            owner, _, rest = rest.partition(":")
+            if body.get("openid") != owner:
+                return error(40029, "invalid code")
+            kind = "sim-phone"
         if kind not in ("sim-phone", "sim-phone-other-app") or not rest.split(":")[0].isdigit():
             return error(40029, "invalid code")
         if not self._first_use(f"phone:{appid}:{code}"):
