@@ -110,3 +110,36 @@ def test_the_migration_log_names_levels_in_full():
     formatter = logging.Formatter(parser.get("formatter_generic", "format"))
     record = logging.LogRecord("werkzeug", logging.WARNING, __file__, 1, "a warning", None, None)
     assert formatter.format(record) == "WARNING [werkzeug] a warning"
+
+
+def test_the_phone_number_migration_seals_the_stored_numbers_and_back(app, login, client):
+    """0007 -> 0008 seals the numbers stored in clear, bound to their user; 0008 -> 0007
+    opens them again. On each of the three databases."""
+    from flask_migrate import downgrade, upgrade
+
+    from wxlogin.database.engine import MIGRATIONS
+
+    tokens = login("alice")
+    user_id = tokens["user"]["id"]
+
+    def stored():
+        with db.engine.connect() as connection:
+            return connection.execute(sa.text("SELECT phone_number FROM users WHERE id = :i"), {"i": user_id}).scalar()
+
+    with app.app_context():
+        downgrade(directory=str(MIGRATIONS), revision="0007")
+        try:
+            with db.engine.begin() as connection:
+                connection.execute(sa.text("UPDATE users SET phone_number = '13800138000' WHERE id = :i"), {"i": user_id})
+        finally:
+            upgrade(directory=str(MIGRATIONS))
+        sealed = stored()
+        assert sealed.startswith("v1:") and "13800138000" not in sealed
+    me = client.get("/wx/me", headers={"Authentication": tokens["access_token"]}).get_json()
+    assert me["phone_number"] == "13800138000"
+    with app.app_context():
+        downgrade(directory=str(MIGRATIONS), revision="0007")
+        try:
+            assert stored() == "13800138000"
+        finally:
+            upgrade(directory=str(MIGRATIONS))
