@@ -2,3 +2,4 @@
 // into miniprogram_npm/wxlogin-miniprogram/, where requiring the package by its name loads index.js.
 export * from './wxlogin'
 export * from './qr-login'
+export * from './account'

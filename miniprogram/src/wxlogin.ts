@@ -12,6 +12,7 @@
  * compiled against miniprogram-api-typings.
  */
 
+import { AccountDeleted, AccountExport } from './account'
 import { decodeScene, QrConfirmResult, QrDenyResult, QrScanResult } from './qr-login'
 
 /** Every `error` slug of the service (docs/API.md), plus the client's own two. */
@@ -186,7 +187,7 @@ export class WxLoginClient {
    * Anything else rejects with a WxLoginError.
    */
   request<T>(options: RequestOptions): Promise<T> {
-    return this.authorized(options, (token) => this.send<T>(options, token))
+    return this.authorized(options, (tokens) => this.send<T>(options, tokens && tokens.access_token))
   }
 
   /**
@@ -194,7 +195,7 @@ export class WxLoginClient {
    * errors as request(). Resolves with the answer's JSON (its text if it is not JSON).
    */
   upload<T>(options: UploadOptions): Promise<T> {
-    return this.authorized(options, (token) => this.sendFile<T>(options, token))
+    return this.authorized(options, (tokens) => this.sendFile<T>(options, tokens && tokens.access_token))
   }
 
   /**
@@ -290,11 +291,32 @@ export class WxLoginClient {
     return this.qrCall<QrDenyResult>('deny', scene)
   }
 
+  /** Everything the service holds about the user (GET /wx/me/export): see account.ts. */
+  exportData(): Promise<AccountExport> {
+    return this.request<AccountExport>({ path: '/wx/me/export' })
+  }
+
+  /**
+   * Erases the account (DELETE /wx/me), then forgets its tokens: the next call logs in afresh,
+   * as a new account. A failed deletion rejects and keeps them (the account may still be there).
+   */
+  deleteAccount(): Promise<void> {
+    return this.authorized({}, async (tokens) => {
+      const used = tokens as Tokens // auth is on: always given
+      await this.send<AccountDeleted>({ path: '/wx/me', method: 'DELETE' }, used.access_token)
+      // Only the deleted user's tokens: a call may have logged in anew meanwhile, as a new account.
+      const current = this.stored()
+      const same = current && (current.access_token === used.access_token || (current.user && current.user.id === used.user.id))
+      if (same) this.forget()
+    })
+  }
+
   private qrCall<T>(action: 'scan' | 'confirm' | 'deny', scene: string): Promise<T> {
     return this.request<T>({ path: `/wx/qr-login/${action}`, method: 'POST', data: { scene: decodeScene(scene) } })
   }
 
-  private async authorized<T>(options: { auth?: boolean; header?: Headers }, call: (token?: string) => Promise<T>): Promise<T> {
+  /** `call` gets the tokens to send (none with `auth: false`). */
+  private async authorized<T>(options: { auth?: boolean; header?: Headers }, call: (tokens?: Tokens) => Promise<T>): Promise<T> {
     if (options.auth === false) return call()
     if (hasTokenHeader(options.header)) {
       throw new TypeError('A request with the token (auth not false) must not set Authentication or Authorization itself.')
@@ -302,14 +324,14 @@ export class WxLoginClient {
     let tokens = this.stored() || (await this.login())
     if (this.expiresSoon(tokens)) tokens = await this.refreshEarly(tokens)
     try {
-      return await call(tokens.access_token)
+      return await call(tokens)
     } catch (error) {
       if (!(error instanceof WxLoginError) || error.status !== 401) throw error
       let renewed: Tokens
       if (error.error === 'token_expired') renewed = await this.refresh(tokens)
       else if (LOG_IN_AGAIN.indexOf(error.error) >= 0) renewed = await this.login(tokens)
       else throw error
-      return call(renewed.access_token)
+      return call(renewed)
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * The `wx` global of a Mini Program, for Node: wx.request and wx.uploadFile do real HTTP
  * (fetch), wx.login hands out simulator codes, storage is a Map, the language APIs answer
- * `language`. Counters let tests see what was called.
+ * `language`, the launch APIs `scene`. Counters let tests see what was called.
  */
 
 import { readFileSync } from 'node:fs'
@@ -15,10 +15,19 @@ export interface SentRequest {
   kind: 'request' | 'upload'
 }
 
+/** What the service answered a wx.request. */
+export interface Answer {
+  method: string
+  path: string
+  status: number
+  data: unknown
+}
+
 export interface FakeWx {
   storage: Map<string, unknown>
   logins: number
   requests: SentRequest[]
+  answers: Answer[]
   /** The next codes wx.login gives (then fresh `sim:<user>:<n>` codes). */
   codes: string[]
   user: string
@@ -26,17 +35,25 @@ export interface FakeWx {
   failNext: number
   /** What wx.getAppBaseInfo() and wx.getSystemInfoSync() say, as WeChat spells it ('zh_CN', 'en'). */
   language: string
+  /**
+   * The scene (场景值) wx.getEnterOptionsSync() and wx.getLaunchOptionsSync() say the mini
+   * program was opened by: 1001 (its entry in 发现), unless a test sets another (1047: a
+   * mini program code scanned with the camera); undefined: no scene in their answer.
+   */
+  scene: number | undefined
   /** The global itself: delete wx.getAppBaseInfo to be an older base library. */
   wx: Record<string, unknown>
 }
 
 let counter = 0
 
+const sceneOf = (scene: number | undefined) => (scene === undefined ? {} : { scene })
+
 const TYPES: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg' }
 
 export function installFakeWx(user: string): FakeWx {
   const fake: FakeWx = {
-    storage: new Map(), logins: 0, requests: [], codes: [], user, failNext: 0, language: 'zh_CN', wx: {},
+    storage: new Map(), logins: 0, requests: [], answers: [], codes: [], user, failNext: 0, language: 'zh_CN', scene: 1001, wx: {},
   }
   const sent = (url: string, method: string, header: unknown, kind: SentRequest['kind']) => {
     const { pathname, search } = new URL(url)
@@ -79,6 +96,8 @@ export function installFakeWx(user: string): FakeWx {
           } catch {
             // not JSON: left as text, like wx.request
           }
+          const { pathname, search } = new URL(options.url)
+          fake.answers.push({ method, path: pathname + search, status: response.status, data })
           options.success?.({ statusCode: response.status, data, header: headersOf(response) } as WechatMiniprogram.RequestSuccessCallbackResult)
         })
         .catch((error: Error) =>
@@ -113,6 +132,8 @@ export function installFakeWx(user: string): FakeWx {
     },
     getAppBaseInfo: () => ({ language: fake.language, SDKVersion: '3.5.0', version: '8.0.50', theme: 'light' }),
     getSystemInfoSync: () => ({ language: fake.language, SDKVersion: '3.5.0', version: '8.0.50', platform: 'devtools' }),
+    getEnterOptionsSync: () => ({ path: '', query: {}, referrerInfo: {}, ...sceneOf(fake.scene) }),
+    getLaunchOptionsSync: () => ({ path: '', query: {}, referrerInfo: {}, ...sceneOf(fake.scene) }),
     getStorageSync: (key: string) => fake.storage.get(key) ?? '',
     setStorageSync: (key: string, value: unknown) => void fake.storage.set(key, structuredClone(value)),
     removeStorageSync: (key: string) => void fake.storage.delete(key),

@@ -25,6 +25,7 @@ const NAME: string = manifest.name
 const SHIPPED = [
   'LICENSE', 'README.md', 'README.zh-CN.md', 'package.json',
   'dist/index.js', 'dist/index.d.ts', 'dist/wxlogin.js', 'dist/wxlogin.d.ts', 'dist/qr-login.js', 'dist/qr-login.d.ts',
+  'dist/account.js', 'dist/account.d.ts',
 ]
 
 let service: Service
@@ -128,7 +129,9 @@ describe('构建 npm in a plain JS mini program', () => {
   it('copies the package folder into miniprogram_npm, index.js first', () => {
     assert.deepEqual(buildNpm(project), [NAME])
     const built = readdirSync(join(project, 'miniprogram_npm', NAME)).sort()
-    assert.deepEqual(built, ['index.d.ts', 'index.js', 'qr-login.d.ts', 'qr-login.js', 'wxlogin.d.ts', 'wxlogin.js'])
+    assert.deepEqual(built, [
+      'account.d.ts', 'account.js', 'index.d.ts', 'index.js', 'qr-login.d.ts', 'qr-login.js', 'wxlogin.d.ts', 'wxlogin.js',
+    ])
   })
 
   it('logs in and calls the service from plain JS, with no Node and no node_modules', async () => {
@@ -158,5 +161,7 @@ describe('构建 npm in a plain JS mini program', () => {
     const exported = mp.require(NAME) as Record<string, unknown>
     assert.equal(typeof exported, 'object')
     assert.equal(typeof exported.qrSceneOf, 'function') // the QR login helpers come with it (src/qr-login.ts)
+    assert.equal((exported.qrOpenedByCamera as (scene: number) => boolean)(exported.QR_SCENE_CAMERA as number), true)
+    assert.equal(typeof exported.summarizeExport, 'function') // and the account's (src/account.ts)
   })
 })

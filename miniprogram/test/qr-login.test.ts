@@ -6,16 +6,15 @@
  */
 
 import assert from 'node:assert/strict'
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join, relative, resolve } from 'node:path'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { after, before, beforeEach, describe, it } from 'node:test'
 
-import ts from 'typescript'
-
 import {
-  createClient, decodeScene, describeUserAgent, qrSceneOf, Tokens, User, WxLoginClient, WxLoginError,
+  createClient, decodeScene, describeUserAgent, entryScene, QR_SCENE_ALBUM, QR_SCENE_CAMERA, QR_SCENE_LONG_PRESS,
+  qrOpenedByCamera, qrSceneOf, Tokens, UNKNOWN_BROWSER, User, WxLoginClient, WxLoginError,
 } from '../src'
+import { compileDemo, DEMO, wxmlBindings } from './demo-project'
 import { FakeWx, installFakeWx } from './fake-wx'
 import { loadMiniProgram, PageInstance } from './mp-runtime'
 import { expired, Service, startService } from './service'
@@ -61,9 +60,9 @@ beforeEach(() => {
 })
 
 /** What the web page does first: a new code, from a browser. */
-async function newCode(base = service.url): Promise<QrCode> {
+async function newCode(base = service.url, userAgent = CHROME): Promise<QrCode> {
   const response = await fetch(`${base}/wx/qr-login`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json', 'User-Agent': CHROME }, body: '{}',
+    method: 'POST', headers: { 'Content-Type': 'application/json', 'User-Agent': userAgent }, body: '{}',
   })
   assert.equal(response.status, 201, await response.clone().text())
   return (await response.json()) as QrCode
@@ -271,59 +270,87 @@ describe('describeUserAgent', () => {
     ['Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.43 Mobile Safari/537.36', 'Chrome 120 · Android'],
     ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/81.0.4044.138 Safari/537.36 NetType/WIFI MicroMessenger/7.0.20.1781(0x6700143B) WindowsWechat(0x63090a13)', 'WeChat 7 · Windows'],
     ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 OPR/106.0.0.0', 'Opera 106 · Windows'],
-    ['curl/8.5.0', 'curl 8.5.0'],
-    ['', ''],
+    ['Mozilla/5.0 (Linux; Android 12; HarmonyOS; ALN-AL00) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/99.0.4844.88 Mobile Safari/537.36', 'Chrome 99 · HarmonyOS'],
+    // Whoever asks for the code chooses its User-Agent: nothing of it is shown but the names of the tables.
+    ['Official WeChat security check - safe, tap Confirm', '未知浏览器'],
+    ['Official-WeChat-security-check/1.0 (safe, tap Confirm)', '未知浏览器'],
+    ['Mozilla/5.0 (官方安全检测，请放心点确认登录)', '未知浏览器'],
+    ['curl/8.5.0', '未知浏览器'],
+    ['python-requests/2.31.0', '未知浏览器'],
+    [`Mozilla/5.0 ${'x'.repeat(200)}`, '未知浏览器'],
+    ['Mozilla/5.0 (Windows NT 10.0) safe, tap Confirm', '未知浏览器 · Windows'],
+    ['Mozilla/5.0 (Windows NT 10.0) Chrome/1200000000 Safari/537.36', 'Chrome · Windows'], // no long numbers either
+    ['', '未知浏览器'],
+    ['   ', '未知浏览器'],
   ]
   for (const [ua, name] of cases) {
-    it(`${name || 'nothing'} for ${ua.slice(0, 40) || "''"}`, () => assert.equal(describeUserAgent(ua), name))
+    it(`${name} for ${ua.slice(0, 40) || "''"}`, () => assert.equal(describeUserAgent(ua), name))
   }
 
-  it('cuts an unknown one short', () => {
-    const name = describeUserAgent(`Mozilla/5.0 ${'x'.repeat(200)}`)
-    assert.ok(name.length <= 41 && name.endsWith('…'), name)
+  it('says only names of its tables and short numbers, whatever the User-Agent', () => {
+    const known = /^(?:(?:WeChat|Edge|Opera|Firefox|Chrome|Safari)(?: \d{1,4})?|未知浏览器)(?: · (?:HarmonyOS|Windows|iOS|Android|ChromeOS|macOS|Linux))?$/
+    for (const [ua] of cases) assert.match(describeUserAgent(ua), known, ua)
+    assert.equal(UNKNOWN_BROWSER, '未知浏览器')
+    assert.equal(describeUserAgent(undefined as unknown as string), UNKNOWN_BROWSER)
+  })
+})
+
+describe('the launch scene: qrOpenedByCamera(entryScene())', () => {
+  it('is true only for a mini program code scanned with the camera (1047)', () => {
+    assert.deepEqual([QR_SCENE_CAMERA, QR_SCENE_LONG_PRESS, QR_SCENE_ALBUM], [1047, 1048, 1049])
+    const truth: [number | undefined, boolean][] = [
+      [1047, true],
+      [1048, false], // long-pressed in a picture: a code sent in a chat
+      [1049, false], // picked from the album
+      [1011, false], [1012, false], [1013, false], // plain QR codes: not what the service makes
+      [1007, false], [1008, false], // a card in a one-to-one or group chat
+      [1001, false], [1089, false], [1037, false], [1124, false], [0, false], [-1047, false], [NaN, false],
+      [undefined, false],
+    ]
+    for (const [scene, camera] of truth) assert.equal(qrOpenedByCamera(scene), camera, String(scene))
+    assert.equal(qrOpenedByCamera('1047' as unknown as number), false) // a number, as WeChat gives it
+  })
+
+  it('reads wx.getEnterOptionsSync(), else wx.getLaunchOptionsSync() on older base libraries', () => {
+    fake.scene = 1047
+    assert.equal(entryScene(), 1047)
+    fake.scene = 1048
+    assert.equal(entryScene(), 1048)
+    fake.scene = undefined
+    assert.equal(entryScene(), undefined)
+
+    // a hot start: launched by the camera, entered again from a chat
+    fake.scene = 1047
+    fake.wx.getEnterOptionsSync = () => ({ scene: 1007, path: '', query: {} })
+    assert.equal(entryScene(), 1007)
+    assert.equal(qrOpenedByCamera(entryScene()), false)
+
+    delete fake.wx.getEnterOptionsSync // before 2.9.4
+    assert.equal(entryScene(), 1047)
+    delete fake.wx.getLaunchOptionsSync
+    assert.equal(entryScene(), undefined)
+
+    fake.wx.getEnterOptionsSync = () => {
+      throw new Error('not here')
+    }
+    assert.equal(entryScene(), undefined)
+    fake.wx.getEnterOptionsSync = () => ({ scene: 'a card' })
+    assert.equal(entryScene(), undefined)
   })
 })
 
 describe('the demo page pages/qr-login/index', () => {
-  const DEMO = resolve(__dirname, '..', '..', 'demo') // build/test -> miniprogram/demo
-  const BUILT = resolve(__dirname, '..', 'src') // the package as compiled for the tests
   let project: string
 
-  // The demo as DevTools compiles it (TypeScript → JS, the package in miniprogram_npm), its
-  // config pointing at the test service.
   before(() => {
-    project = mkdtempSync(join(tmpdir(), 'wxlogin-mp-demo-'))
-    const sources = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-      const path = join(dir, entry.name)
-      if (entry.isDirectory()) return ['node_modules', 'miniprogram_npm'].includes(entry.name) ? [] : sources(path)
-      return [path]
-    })
-    for (const file of sources(DEMO)) {
-      const target = join(project, relative(DEMO, file))
-      mkdirSync(dirname(target), { recursive: true })
-      if (!file.endsWith('.ts')) {
-        cpSync(file, target)
-        continue
-      }
-      let code = ts.transpileModule(readFileSync(file, 'utf8'), {
-        compilerOptions: { target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.CommonJS },
-        fileName: file,
-      }).outputText
-      if (file.endsWith('config.ts')) {
-        const local = code.replace("'http://127.0.0.1:5000'", JSON.stringify(service.url))
-        assert.notEqual(local, code, 'BASE_URL of demo/config.ts')
-        code = local
-      }
-      writeFileSync(target.replace(/\.ts$/, '.js'), code)
-    }
-    const npm = join(project, 'miniprogram_npm', 'wxlogin-miniprogram')
-    mkdirSync(npm, { recursive: true })
-    for (const name of readdirSync(BUILT).filter((f) => f.endsWith('.js'))) cpSync(join(BUILT, name), join(npm, name))
+    project = compileDemo(service.url)
   })
 
   after(() => rmSync(project, { recursive: true, force: true }))
 
-  const open = async (options: Record<string, string>): Promise<PageInstance> => {
+  /** The page as WeChat opens it: from `scene` (default: a code scanned with the camera; null: none said), with `options`. */
+  const open = async (options: Record<string, string>, scene: number | null = QR_SCENE_CAMERA): Promise<PageInstance> => {
+    fake.scene = scene ?? undefined
     const mp = loadMiniProgram(project, fake.wx)
     const page = mp.page('pages/qr-login/index')
     await (page.onLoad as (o: Record<string, string>) => Promise<void>).call(page, options)
@@ -338,11 +365,12 @@ describe('the demo page pages/qr-login/index', () => {
     const appJson = JSON.parse(readFileSync(join(DEMO, 'app.json'), 'utf8'))
     assert.ok(appJson.pages.includes('pages/qr-login/index'))
     const wxml = readFileSync(join(DEMO, 'pages', 'qr-login', 'index.wxml'), 'utf8')
-    const bound = new Set([...wxml.matchAll(/{{([^}]*)}}/g)].flatMap((m) => m[1].replace(/'[^']*'/g, '').match(/[A-Za-z_]\w*/g) ?? []))
+    const { bound, handlers } = wxmlBindings(wxml)
     const page = await open({})
     for (const name of bound) assert.ok(name in page.data, `{{${name}}} is not in the page's data`)
-    for (const handler of [...wxml.matchAll(/bindtap="(\w+)"/g)].map((m) => m[1])) assert.equal(typeof page[handler], 'function', handler)
+    for (const handler of handlers) assert.equal(typeof page[handler], 'function', handler)
     assert.match(wxml, /请确认是你本人在电脑上发起的登录/)
+    assert.match(wxml, /此二维码不是你用相机扫描电脑屏幕得到的。如果是别人发给你的，请不要确认/)
     close(page)
   })
 
@@ -353,6 +381,8 @@ describe('the demo page pages/qr-login/index', () => {
       assert.equal(page.data.state, 'ready', String(page.data.message))
       assert.equal(page.data.ip, '127.0.0.1')
       assert.equal(page.data.browser, 'Chrome 120 · Windows')
+      assert.equal(page.data.forwarded, false) // scanned with the camera: no warning, one tap
+      assert.equal(page.data.confirmText, '确认登录')
       assert.match(String(page.data.time), /^(今天 |\d{4}-\d\d-\d\d )\d\d:\d\d:\d\d$/)
       assert.ok(Number(page.data.secondsLeft) > 100 && Number(page.data.secondsLeft) <= 120)
       await tap(page, 'confirm')
@@ -398,6 +428,84 @@ describe('the demo page pages/qr-login/index', () => {
     assert.equal(none.data.state, 'failed')
     assert.equal(none.data.message, '请用微信扫描电脑网页上的登录二维码')
     assert.ok(fake.requests.slice(sent).every((r) => !r.path.startsWith('/wx/qr-login')))
+  })
+
+  for (const [scene, how] of [[QR_SCENE_LONG_PRESS, 'long-pressed in a chat'], [QR_SCENE_ALBUM, 'picked from the album'],
+    [1007, 'a card in a chat'], [null, 'no scene']] as [number | null, string][]) {
+    it(`warns, and 确认登录 takes a second tap, when not opened by the camera: ${scene ?? 'none'} (${how})`, async () => {
+      const code = await newCode()
+      const page = await open({ scene: code.scene }, scene)
+      const confirms = () => fake.requests.filter((r) => r.path === '/wx/qr-login/confirm').length
+      try {
+        assert.equal(page.data.state, 'ready', String(page.data.message))
+        assert.equal(page.data.forwarded, true) // the WXML's warning: 此二维码不是你用相机扫描电脑屏幕得到的…
+        assert.equal(page.data.browser, 'Chrome 120 · Windows') // who asked, shown all the same
+        assert.equal(page.data.confirmText, '确认登录')
+
+        await tap(page, 'confirm') // the first tap only arms
+        assert.equal(page.data.state, 'ready')
+        assert.equal(page.data.armed, true)
+        assert.equal(page.data.confirmText, '我确认是我本人在电脑上登录')
+        await tap(page, 'confirm') // at once: a double tap, not a decision
+        assert.equal(page.data.state, 'ready')
+        assert.equal(confirms(), 0)
+        assert.equal((await poll(code.ticket)).status, 'scanned')
+
+        await sleep(1100)
+        await tap(page, 'confirm') // the second, explicit tap
+        assert.equal(page.data.state, 'confirmed', String(page.data.message))
+        assert.equal(confirms(), 1)
+        assert.equal((await poll(code.ticket)).status, 'confirmed')
+      } finally {
+        close(page)
+      }
+    })
+  }
+
+  it("shows 未知浏览器, not the requester's own words, for a User-Agent it does not know", async () => {
+    const lure = 'Official WeChat security check - safe, tap Confirm'
+    const code = await newCode(service.url, lure)
+    const page = await open({ scene: code.scene })
+    try {
+      assert.equal(page.data.state, 'ready', String(page.data.message))
+      assert.equal(page.data.browser, '未知浏览器')
+      assert.ok(Object.values(page.data).every((value) => !String(value).includes('tap Confirm')))
+    } finally {
+      close(page)
+    }
+  })
+
+  it('取消 takes one tap when not opened by the camera, even once armed', async () => {
+    const code = await newCode()
+    const page = await open({ scene: code.scene }, QR_SCENE_LONG_PRESS)
+    try {
+      await tap(page, 'confirm')
+      assert.equal(page.data.armed, true)
+      await tap(page, 'deny')
+      assert.equal(page.data.state, 'denied')
+      assert.equal((await poll(code.ticket)).status, 'denied')
+      assert.ok(fake.requests.every((r) => r.path !== '/wx/qr-login/confirm'))
+    } finally {
+      close(page)
+    }
+  })
+
+  it('reads the scene of this entry: opened by the camera, then again from a chat, it warns', async () => {
+    const first = await newCode()
+    const scanned = await open({ scene: first.scene })
+    assert.equal(scanned.data.forwarded, false)
+    close(scanned)
+    const second = await newCode()
+    fake.wx.getEnterOptionsSync = () => ({ scene: 1007, path: 'pages/qr-login/index', query: { scene: second.scene } })
+    const page = await open({ scene: second.scene }) // the launch said 1047
+    try {
+      assert.equal(page.data.forwarded, true)
+      await tap(page, 'confirm')
+      assert.equal(page.data.state, 'ready')
+      assert.equal(page.data.confirmText, '我确认是我本人在电脑上登录')
+    } finally {
+      close(page)
+    }
   })
 
   it('says 二维码已过期，请在电脑上刷新 when the countdown ends, or the code had expired', async () => {

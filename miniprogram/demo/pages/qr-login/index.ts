@@ -1,8 +1,10 @@
 // 扫码登录: the page a web login code opens (the service's QR_LOGIN_PAGE). It shows who asked
 // (IP, browser, time) before the user confirms: anyone can send a login code of their own
-// browser to a victim, and confirming it would log *their* browser in as this user.
+// browser to a victim, and confirming it would log *their* browser in as this user. Such a
+// code arrives forwarded (a picture long-pressed or picked from the album) or as a card: when
+// the page was not opened by the camera, it warns and 确认登录 takes a second, explicit tap.
 import type { QrScanResult } from 'wxlogin-miniprogram'
-import { describeUserAgent, qrSceneOf, WxLoginError } from 'wxlogin-miniprogram'
+import { describeUserAgent, entryScene, qrOpenedByCamera, qrSceneOf, WxLoginError } from 'wxlogin-miniprogram'
 import type { DemoApp } from '../../app'
 
 type State = 'loading' | 'ready' | 'busy' | 'confirmed' | 'denied' | 'failed'
@@ -15,16 +17,28 @@ const MESSAGES: Record<string, string> = {
   network_error: '网络不可用，请检查网络后重试',
 }
 
+const CONFIRM = '确认登录'
+const CONFIRM_AGAIN = '我确认是我本人在电脑上登录'
+/** After the first tap, taps this soon are ignored: a double tap is not a second decision. */
+const ARM_DELAY_MS = 1000
+
 const app = getApp<DemoApp>()
 
 Page({
-  data: { state: 'loading' as State, ip: '', browser: '', time: '', secondsLeft: 0, message: '' },
+  data: {
+    state: 'loading' as State, ip: '', browser: '', time: '', secondsLeft: 0, message: '',
+    forwarded: false, // not opened by the camera: warn, and ask twice
+    armed: false, // forwarded, and 确认登录 tapped once
+    confirmText: CONFIRM,
+  },
   scene: '',
   expiresAt: 0,
+  armedAt: 0,
   timer: 0,
 
   async onLoad(options: Record<string, string | undefined>) {
     this.scene = qrSceneOf(options) // options.scene arrives URL-encoded
+    this.setData({ forwarded: !qrOpenedByCamera(entryScene()), armed: false, confirmText: CONFIRM })
     if (!this.scene) {
       this.finish('failed', '请用微信扫描电脑网页上的登录二维码')
       return
@@ -45,7 +59,7 @@ Page({
     this.setData({
       state: 'ready',
       ip: scan.requester.ip,
-      browser: describeUserAgent(scan.requester.user_agent) || '未知浏览器',
+      browser: describeUserAgent(scan.requester.user_agent), // known names only, else 未知浏览器
       time: localTime(scan.requester.created_at),
       secondsLeft: scan.expires_in,
     })
@@ -61,6 +75,14 @@ Page({
 
   async confirm() {
     if (this.data.state !== 'ready') return // one answer: a second tap would be qr_used
+    if (this.data.forwarded) {
+      if (!this.data.armed) {
+        this.armedAt = Date.now()
+        this.setData({ armed: true, confirmText: CONFIRM_AGAIN })
+        return
+      }
+      if (Date.now() - this.armedAt < ARM_DELAY_MS) return
+    }
     this.setData({ state: 'busy' })
     try {
       await app.api.qrConfirm(this.scene)
