@@ -70,7 +70,7 @@ def test_a_configured_database_is_not_migrated_implicitly(environ, tmp_path):
 
 @pytest.mark.parametrize("name, value", [("WX_TIMEOUT", "soon"), ("JWT_ACCESS_TOKEN_EXPIRES", "-5"),
                                          ("QR_LOGIN_TTL", "0"), ("QR_LOGIN_ENV_VERSION", "beta"),
-                                         ("QR_LOGIN_RATE_LIMIT", "lots")])
+                                         ("QR_LOGIN_RATE_LIMIT", "lots"), ("QR_LOGIN_PAGE", "pages/a?x=1")])
 def test_bad_numbers_are_named(environ, tmp_path, name, value):
     environ.setenv(name, value)
     with pytest.raises(ConfigError, match=name):

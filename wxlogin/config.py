@@ -77,7 +77,7 @@ def from_environ(environ=os.environ):
         "INTROSPECTION_CLIENTS": parse_pairs(environ, "INTROSPECTION_CLIENTS", "client1:secret1,client2:secret2"),
         "INTROSPECTION_RATE_LIMIT": _rate_limit(environ, "INTROSPECTION_RATE_LIMIT", "6000/minute"),
         "PUBLIC_URL": environ.get("PUBLIC_URL", "").strip().rstrip("/") or None,
-        "QR_LOGIN_PAGE": environ.get("QR_LOGIN_PAGE", "").strip().lstrip("/") or "pages/qr-login/index",
+        "QR_LOGIN_PAGE": _page(environ, "QR_LOGIN_PAGE", "pages/qr-login/index"),
         "QR_LOGIN_TTL": _number(environ, "QR_LOGIN_TTL", 120, int),
         "QR_LOGIN_RATE_LIMIT": _rate_limit(environ, "QR_LOGIN_RATE_LIMIT", "60/minute"),
         "QR_LOGIN_ENV_VERSION": _choice(environ, "QR_LOGIN_ENV_VERSION", ("release", "trial", "develop")),
@@ -233,6 +233,17 @@ def _choice(environ, name, choices):
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
     return value
+
+
+PAGE = re.compile(r"[0-9A-Za-z_\-.]+(?:/[0-9A-Za-z_\-.]+)*")
+
+
+def _page(environ, name, default):
+    """A mini program page as WeChat takes it: a path, no leading ``/``, no query."""
+    page = environ.get(name, "").strip().lstrip("/") or default
+    if not PAGE.fullmatch(page):
+        raise ConfigError(f"{name} must be a page path such as 'pages/qr-login/index' (no query), not {page!r}.")
+    return page
 
 
 ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")

@@ -104,6 +104,13 @@ def test_expiry(client, app, make_app, new_code, phone):
     assert poll(client, late["ticket"]).get_json() == {"status": "expired"}
 
 
+def test_a_code_confirmed_in_time_is_collected_past_its_expiry(client, app, new_code, phone):
+    """Confirmed just before the code's expiry, it is the browser's for QR_LOGIN_TTL more."""
+    code, _ = confirmed(new_code, phone, client)
+    expire(app, code["scene"])  # expires_at passed; decided_at is now
+    assert poll(client, code["ticket"]).get_json()["status"] == "confirmed"
+
+
 def test_a_waiting_poll_answers_at_the_expiry(make_app, phone):
     client = make_app(QR_LOGIN_TTL=1).test_client()
     code = client.post("/wx/qr-login").get_json()

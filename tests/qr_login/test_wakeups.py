@@ -63,6 +63,12 @@ def test_with_redis_the_change_is_published(app, new_code, phone):
     listener.close()
 
 
+@pytest.mark.skipif(not REDIS_URL, reason="needs TEST_REDIS_URL")
+def test_with_redis_a_poll_is_woken_at_once_without_the_database_watcher(app, make_app, monkeypatch):
+    monkeypatch.setattr(wakeups.Wakeups, "_watch_database", lambda self: None)  # Redis alone
+    assert scanned_elsewhere(app, make_app(), login_through) < 0.5
+
+
 def test_at_sigterm_waiting_polls_answer_at_once(app, new_code):
     code = new_code()
     waiting = Background(lambda: app.test_client().get(f"/wx/qr-login/{code['ticket']}?wait=20"))

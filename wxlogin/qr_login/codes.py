@@ -39,7 +39,7 @@ def create_code(appid=None):
     config = current_app.config
     appid = configured_appid(wechat_client(), appid)
     ticket, scene = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-    image = _image(appid, scene, config["QR_LOGIN_PAGE"], config["QR_LOGIN_ENV_VERSION"])
+    qr_code = _data_url(_image(appid, scene, config["QR_LOGIN_PAGE"], config["QR_LOGIN_ENV_VERSION"]))
     now = utcnow()
     ttl = config["QR_LOGIN_TTL"]
     db.session.add(QrLogin(
@@ -50,7 +50,7 @@ def create_code(appid=None):
     ))
     db.session.commit()
     _purge_now_and_then()
-    return {"ticket": ticket, "scene": scene, "qr_code": _data_url(image), "expires_in": ttl,
+    return {"ticket": ticket, "scene": scene, "qr_code": qr_code, "expires_in": ttl,
             "poll_interval": POLL_INTERVAL}
 
 
@@ -97,8 +97,12 @@ def _image(appid, scene, page, env_version):
 
 
 def _data_url(image):
-    kind = "jpeg" if image.startswith(b"\xff\xd8") else "png"  # WeChat may send either
-    return f"data:image/{kind};base64,{base64.b64encode(image).decode()}"
+    """The image as a data: URL of its real type (WeChat may send a PNG or a JPEG)."""
+    for magic, kind in ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg")):
+        if image.startswith(magic):
+            return f"data:image/{kind};base64,{base64.b64encode(image).decode()}"
+    log.error("WeChat getwxacodeunlimit answered an image that is neither a PNG nor a JPEG")
+    raise WeChatError(messages.WECHAT_UNEXPECTED)
 
 
 def _purge_now_and_then():
