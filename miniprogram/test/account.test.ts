@@ -18,6 +18,7 @@ import { compileDemo, DEMO, wxmlBindings } from './demo-project'
 import { FakeWx, installFakeWx } from './fake-wx'
 import { loadMiniProgram, MiniProgram, PageInstance } from './mp-runtime'
 import { expired, Service, startService } from './service'
+import { rejection } from './rejection'
 
 const KEY = 'wxlogin:tokens'
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
@@ -42,15 +43,6 @@ beforeEach(() => {
 
 const stored = () => fake.storage.get(KEY) as Tokens | undefined
 
-async function rejection(promise: Promise<unknown>): Promise<WxLoginError> {
-  try {
-    await promise
-  } catch (error) {
-    if (!(error instanceof WxLoginError)) throw new Error(`not a WxLoginError: ${error}`)
-    return error
-  }
-  throw new Error('resolved, expected a rejection')
-}
 
 /** A call to the live service with a token of our choosing, as another service or a thief would make it. */
 async function raw(path: string, token: string, method = 'GET'): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -13,6 +13,7 @@ import { createClient, Tokens, User, WxLoginClient, WxLoginError } from '../src/
 import { FakeWx, installFakeWx } from './fake-wx'
 import { expired, Service, startService } from './service'
 import { startUploadServer, UploadServer } from './upload-server'
+import { rejection } from './rejection'
 
 const KEY = 'wxlogin:tokens'
 let service: Service
@@ -44,15 +45,6 @@ beforeEach(() => {
 const stored = () => fake.storage.get(KEY) as Tokens
 const calls = (path: string) => fake.requests.filter((r) => r.path === path).length
 
-async function rejection(promise: Promise<unknown>): Promise<WxLoginError> {
-  try {
-    await promise
-  } catch (error) {
-    if (!(error instanceof WxLoginError)) throw new Error(`not a WxLoginError: ${error}`)
-    return error
-  }
-  throw new Error('resolved, expected a rejection')
-}
 
 describe('login on demand', () => {
   it('shares one login among 20 concurrent requests', async () => {

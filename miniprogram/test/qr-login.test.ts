@@ -18,6 +18,7 @@ import { compileDemo, DEMO, wxmlBindings } from './demo-project'
 import { FakeWx, installFakeWx } from './fake-wx'
 import { loadMiniProgram, PageInstance } from './mp-runtime'
 import { expired, Service, startService } from './service'
+import { rejection } from './rejection'
 
 const KEY = 'wxlogin:tokens'
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
@@ -85,15 +86,6 @@ async function otherUser(base = service.url): Promise<WxLoginClient> {
   return other
 }
 
-async function rejection(promise: Promise<unknown>): Promise<WxLoginError> {
-  try {
-    await promise
-  } catch (error) {
-    if (!(error instanceof WxLoginError)) throw new Error(`not a WxLoginError: ${error}`)
-    return error
-  }
-  throw new Error('resolved, expected a rejection')
-}
 
 /** The three answers of the mini program, one after the other (each started only when called). */
 const everyCall = (client: WxLoginClient, scene: string): [string, () => Promise<unknown>][] => [

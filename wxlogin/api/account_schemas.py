@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields
 
+from .schemas import NoteSchema
+
 
 class ExportProfileSchema(Schema):
     id = fields.Integer(required=True)
@@ -20,14 +22,6 @@ class ExportIdentitySchema(Schema):
     unionid = fields.String(allow_none=True, required=True)
     created_at = fields.DateTime(required=True)
     last_login_at = fields.DateTime(required=True)
-
-
-class ExportNoteSchema(Schema):
-    id = fields.Integer(required=True)
-    title = fields.String(required=True)
-    content = fields.String(required=True)
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
 
 
 class ExportLoginAttemptSchema(Schema):
@@ -54,7 +48,7 @@ class ExportSchema(Schema):
     profile = fields.Nested(ExportProfileSchema, required=True)
     identities = fields.List(fields.Nested(ExportIdentitySchema), required=True,
                              metadata={"description": "Every mini program's identity; never session_key"})
-    notes = fields.List(fields.Nested(ExportNoteSchema), required=True)
+    notes = fields.List(fields.Nested(NoteSchema), required=True)
     login_attempts = fields.List(fields.Nested(ExportLoginAttemptSchema), required=True,
                                  metadata={"description": "Those still kept (AUDIT_RETENTION_DAYS)"})
     web_logins = fields.List(fields.Nested(ExportWebLoginSchema), required=True,
