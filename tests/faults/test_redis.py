@@ -1,7 +1,7 @@
 """Redis frozen (SIGSTOP), or stopped and restarted empty, or restarted with its old data (a
 snapshot taken before the revocations): protected routes keep working meanwhile (the
-database decides), and a logout, a log-out-everywhere, a replayed refresh token (theft) or a
-disabled user, whatever the action answered, is refused by every worker of both instances
+database decides), and a logout, a log-out-everywhere, a replayed refresh token (theft), a
+disabled user or a deleted account, whatever the action answered, is refused by every worker of both instances
 at all times after it answered: while Redis is away, and from at most 2 s after Redis
 answers again. Run with FAULTS_REDIS=1."""
 
@@ -67,6 +67,10 @@ class Subject:
             self.answer = (answer.status, answer.slug)
             self._expect_revoked(self.first, access=False)
             self._expect_revoked(self.second)
+        elif self.action == "delete":  # DELETE /wx/me: the disabling's path, for a deletion
+            answer = call(url, "DELETE", "/wx/me", token=self.first["access_token"])
+            self.answer = (answer.status, answer.slug)
+            self._expect_revoked(self.first)
         elif self.action == "disable":
             try:
                 done = flask(service_env, "users", "disable", self.openid, cwd=cwd, check=False)
@@ -135,7 +139,7 @@ def test_revocations_hold_through_a_redis_fault(fault, make_service, redis_serve
 
     # Users acted upon before the fault (Redis answering; after the snapshot, so a restart
     # with the old data has forgotten them) and during it.
-    actions = ("logout", "logout_all", "replay", "disable")
+    actions = ("logout", "logout_all", "replay", "disable", "delete")
     before = [Subject(urls, f"r-{fault}-pre-{a}", a) for a in actions]
     during = [Subject(urls, f"r-{fault}-in-{a}", a) for a in actions]
     steady = login(urls[0], f"r-{fault}-steady")

@@ -199,7 +199,7 @@ def test_a_newer_poll_of_a_ticket_ends_the_older_one(client, app, new_code, phon
 def test_polls_are_limited_per_client_ip(client, new_code, monkeypatch):
     from wxlogin.api import qr_login
 
-    assert qr_login.POLL_LIMIT == "600/minute"
+    assert qr_login.POLL_LIMIT == "1200/minute"
     monkeypatch.setattr(qr_login, "POLL_LIMIT", "2/minute")  # read at each request
     code = new_code()
     assert [poll(client, code["ticket"]).status_code for _ in range(2)] == [200, 200]

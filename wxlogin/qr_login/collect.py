@@ -8,6 +8,7 @@ a time: a new poll of a ticket ends the one waiting before it (in this process),
 answers at once, so that a poll the browser gave up on cannot take the tokens from the next.
 """
 
+import random
 import time
 from datetime import timedelta
 
@@ -30,7 +31,9 @@ EXPIRY_MARGIN = 0.05  # seconds: wake just after the expiry, not just before it
 
 def poll(ticket, wait):
     """``{"status": ...}`` of the ticket's code, within ``wait`` seconds of a change."""
-    until = time.monotonic() + wait
+    # Up to a tenth of the wait (at most 1 s) earlier: polls opened together (a page
+    # loaded by many at once) do not all come back at the same instant.
+    until = time.monotonic() + wait - random.uniform(0, min(1.0, wait / 10))
     while True:
         code = by_ticket(ticket)
         now = utcnow()
@@ -44,8 +47,12 @@ def poll(ticket, wait):
         if left <= 0 or wakeups.stopping():
             return {"status": status}
         db.session.commit()  # the connection goes back to the pool while this poll waits
-        if wakeups.wait(code.id, code.version, left):
+        ended = wakeups.wait(code.id, code.version, left)
+        if ended == wakeups.GIVE_WAY:
             return {"status": status}  # a newer poll of this ticket took over: only it goes on
+        if ended == wakeups.TIMED_OUT and time.monotonic() >= until:
+            # Nothing changed (the watchers would have woken it): no need to read it again.
+            return {"status": status}
 
 
 def effective_status(code, now):

@@ -36,6 +36,7 @@ WATCH_INTERVAL = 0.5  # seconds: a change elsewhere wakes a poll within this (pl
 IDLE_SECONDS = 5  # a watcher with nothing to watch this long stops (and restarts when needed)
 _instances = weakref.WeakSet()
 _ANY = object()  # wake(): whatever version a poll saw
+CHANGED, TIMED_OUT, GIVE_WAY = "changed", "timed out", "give way"  # what wait() ended with
 
 
 class Wakeups:
@@ -50,13 +51,13 @@ class Wakeups:
         _instances.add(self)
 
     def wait(self, code_id, version, timeout):
-        """Until the code changes from ``version``, or ``timeout`` seconds. True when the
-        poll should answer at once without looking again: a newer poll of the same code
-        took its place, or the process is stopping."""
+        """Until the code changes from ``version``, or ``timeout`` seconds. ``CHANGED``: woken
+        (look again); ``TIMED_OUT``; ``GIVE_WAY``: answer at once without looking again,
+        since a newer poll of the same code took this one's place, or the process stops."""
         event = threading.Event()
         with self._lock:
             if self.stopping:
-                return True
+                return GIVE_WAY
             for older in self._waiting.get(code_id, {}):  # one poll per code: the newest
                 self._superseded.add(older)
                 older.set()
@@ -65,7 +66,7 @@ class Wakeups:
             if self.app.extensions["redis"] is not None:
                 self._start("redis", self._listen_redis)
         try:
-            event.wait(timeout)
+            woken = event.wait(timeout)
         finally:
             with self._lock:
                 waiters = self._waiting.get(code_id, {})
@@ -74,7 +75,9 @@ class Wakeups:
                     self._waiting.pop(code_id, None)
                 superseded = event in self._superseded
                 self._superseded.discard(event)
-        return superseded or self.stopping
+        if superseded or self.stopping:
+            return GIVE_WAY
+        return CHANGED if woken else TIMED_OUT
 
     def wake(self, code_id, current=_ANY):
         """Wake the polls of the code that saw another version than ``current``: all of
