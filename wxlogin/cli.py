@@ -91,11 +91,15 @@ def delete_user(id_or_openid, yes):
     """Erase the user's account for good, as DELETE /wx/me does: profile, identities in every
     mini program, phone number, notes; every token refused. The audit trail keeps its rows,
     without the user."""
-    for user in _find_users(id_or_openid):
-        if not yes:
-            click.confirm(f"Delete user {user.id} ({user.nickname or 'no nickname'}) and all their data?", abort=True)
-        delete_account(user.id)
-        click.echo(f"deleted user {user.id}")
+    users = _find_users(id_or_openid)
+    if len(users) > 1:  # an id that is also someone's openid: never guess which to erase
+        ids = ", ".join(str(user.id) for user in users)
+        raise click.ClickException(f"{id_or_openid!r} names users {ids}: give the one id to delete.")
+    (user,) = users
+    if not yes:
+        click.confirm(f"Delete user {user.id} ({_printable(user.nickname) or 'no nickname'}) and all their data?", abort=True)
+    delete_account(user.id)
+    click.echo(f"deleted user {user.id}")
 
 
 def _commit_and_tell_every_host():

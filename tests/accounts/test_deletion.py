@@ -4,6 +4,7 @@ later login a new account. Races with a refresh and a login of the same user lea
 account and no live token."""
 
 import threading
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -128,3 +129,25 @@ def test_a_deletion_racing_a_refresh_and_a_login_leaves_no_live_token(app, login
         # No half account: every user row has its identity, every identity its user.
         orphans = raw(app, "SELECT u.id FROM users u LEFT JOIN identities i ON i.user_id = u.id WHERE i.id IS NULL")
         assert orphans == []
+        # And the audit trail names nobody it lost: no row without a user keeps an address.
+        assert raw(app, "SELECT id FROM login_attempts WHERE user_id IS NULL AND client_ip IS NOT NULL") == []
+
+
+def test_an_id_that_is_also_an_openid_is_not_guessed(client, app, login, runner):
+    alice, bob = login("alice"), login("bob")
+    with app.app_context(), db.engine.begin() as connection:  # bob's openid is alice's id
+        connection.execute(sa.text("UPDATE identities SET openid = :o WHERE user_id = :u"),
+                           {"o": str(alice["user"]["id"]), "u": bob["user"]["id"]})
+    result = runner.invoke(args=["users", "delete", str(alice["user"]["id"]), "--yes"])
+    assert result.exit_code == 1 and "names users" in result.output
+    assert len(raw(app, "SELECT id FROM users")) == 2
+
+
+def test_a_token_older_than_its_account_is_refused(client, app, login):
+    """Were an id ever given twice (a restored backup, an old MariaDB), a deleted account's
+    tokens would name the new account: a token issued before the account existed is revoked."""
+    tokens = login("alice")
+    with app.app_context(), db.engine.begin() as connection:  # the account is "newer" than its token
+        connection.execute(sa.text("UPDATE users SET created_at = :t WHERE id = :u"),
+                           {"t": datetime(2099, 1, 1), "u": tokens["user"]["id"]})
+    assert error(client.get("/wx/me", headers={"Authentication": tokens["access_token"]})) == (401, "token_revoked")

@@ -40,3 +40,13 @@ def test_the_export_holds_everything_about_the_caller(client, login):
 def test_the_export_needs_a_token(client):
     response = client.get("/wx/me/export")
     assert (response.status_code, response.get_json()["error"]) == (401, "token_missing")
+
+
+def test_exports_are_limited_per_user(client, login):
+    headers = {"Authentication": login("alice")["access_token"]}
+    assert [client.get("/wx/me/export", headers=headers).status_code for _ in range(10)] == [200] * 10
+    limited = client.get("/wx/me/export", headers=headers)
+    assert (limited.status_code, limited.get_json()["error"]) == (429, "rate_limited")
+    assert int(limited.headers["Retry-After"]) > 0
+    other = {"Authentication": login("bob")["access_token"]}
+    assert client.get("/wx/me/export", headers=other).status_code == 200

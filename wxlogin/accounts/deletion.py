@@ -15,6 +15,7 @@ import logging
 
 import sqlalchemy as sa
 
+from ..database.statements import retry_on_conflict
 from ..extensions import db
 from ..models import LoginAttempt, User
 from ..security.user_versions import changed
@@ -22,8 +23,14 @@ from ..security.user_versions import changed
 log = logging.getLogger(__name__)
 
 
+@retry_on_conflict
 def delete_account(user_id):
-    """Erase the user; True if there was one to erase."""
+    """Erase the user; True if there was one to erase.
+
+    The user's row is locked first: a login racing the deletion then either commits before
+    (and its audit row is cleared with the others) or waits, and finds no user after.
+    """
+    db.session.execute(sa.select(User.id).where(User.id == user_id).with_for_update())
     db.session.execute(
         sa.update(LoginAttempt).where(LoginAttempt.user_id == user_id)
         .values(user_id=None, client_ip=None, user_agent=None)

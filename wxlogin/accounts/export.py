@@ -8,14 +8,17 @@ access tokens (the mini program's, not the user's).
 
 import sqlalchemy as sa
 
+from .. import messages
+from ..errors import ApiError
 from ..extensions import db
 from ..models import Identity, LoginAttempt, Note, QrLogin, User, utcnow
 
 
 def export_account(user_id):
-    """The document of ``GET /wx/me/export``; read in one transaction, so that it is one
-    moment's state."""
+    """The document of ``GET /wx/me/export``, read in one transaction."""
     user = db.session.get(User, user_id, populate_existing=True)
+    if user is None:  # deleted since the token was checked
+        raise ApiError(messages.TOKEN_USER_GONE)
     document = {
         "exported_at": utcnow(),
         "profile": {

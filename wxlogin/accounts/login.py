@@ -59,7 +59,7 @@ def configured_appid(client, appid=None):
 
 
 @retry_on_conflict
-def record_login(appid, wechat_session):
+def record_login(appid, wechat_session, restarts=3):
     """Find or create the user of this WeChat login, in one transaction; ``(user, is_new)``.
 
     The identity ``(appid, openid)`` names its user when it exists. Otherwise the user is
@@ -86,9 +86,9 @@ def record_login(appid, wechat_session):
         sa.update(User).where(User.id == user_id)
         .values(login_count=User.login_count + 1, last_login_at=now)
     ).rowcount
-    if counted == 0:  # the account was deleted since we read it (DELETE /wx/me): start again
+    if counted == 0 and restarts:  # the account was deleted since we read it (DELETE /wx/me)
         db.session.rollback()
-        return record_login(appid, wechat_session)
+        return record_login(appid, wechat_session, restarts - 1)
     changed(user_id)
     sealed_key = seal(appid, wechat_session.openid, wechat_session.session_key)
     values = {"user_id": user_id, "appid": appid, "openid": wechat_session.openid,

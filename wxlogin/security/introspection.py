@@ -17,7 +17,7 @@ from flask_jwt_extended import decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
 
-from .token_check import current_generation, user_id_of, well_formed
+from .token_check import still_current, user_id_of, well_formed
 from .token_store import token_store
 
 INACTIVE = {"active": False}
@@ -50,7 +50,7 @@ def introspect(token):
     if not well_formed(claims) or user_id is None or claims.get("type") not in TOKEN_TYPES:
         return INACTIVE
     revoked, user = token_store().check(claims, user_id)
-    if revoked or user is None or user.disabled or not current_generation(claims, user):
+    if revoked or user is None or user.disabled or not still_current(claims, user):
         return INACTIVE
     return {"active": True, **{name: claims[name] for name in _FIELDS if name in claims},
             "token_type": TOKEN_TYPES[claims["type"]]}

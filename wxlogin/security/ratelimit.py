@@ -72,6 +72,14 @@ def check_user_limit(appid, openid):
     _count(limit, ("wxlogin", "login-user", appid, openid), messages.TOO_MANY_LOGINS)
 
 
+# Exports per user: the whole account is read and sent each time.
+EXPORT_LIMIT = "10/hour"
+
+
+def check_export_limit(user_id):
+    _count(EXPORT_LIMIT, ("wxlogin", "export", str(user_id)), messages.TOO_MANY_REQUESTS)
+
+
 def check_client_limit(client_id):
     """Count one introspection by this (authenticated) service: counted after the check of
     its credentials, so that nobody can spend another service's allowance."""

@@ -14,7 +14,7 @@ Every refusal is one of docs/API.md's slugs (the library's default is 422 and
 ``{"msg": ...}``).
 """
 
-from flask import g
+from flask import current_app, g
 
 from .. import messages
 from ..errors import ApiError, error_response
@@ -97,14 +97,18 @@ def _load_user(_header, claims):
     g.user_id = user.id if user is not None else None  # for the request log line
     if user is not None and user.disabled:
         raise ApiError(messages.USER_DISABLED)
-    if user is not None and not current_generation(claims, user):
+    if user is not None and not still_current(claims, user):
         raise ApiError(messages.TOKEN_REVOKED)
     return user
 
 
-def current_generation(claims, user):
-    """False for a token issued before the user's last "log out everywhere"."""
-    return claims["gen"] == user.token_generation
+def still_current(claims, user):
+    """False for a token issued before the user's last "log out everywhere", or before
+    this account existed: ids are never given twice, but a restored backup or an old
+    MariaDB (before 10.2.4) could, and a deleted account's tokens must not name the next."""
+    # iat is in whole seconds; the leeway allows for the clocks of the hosts.
+    created = int(user.created_at.timestamp()) - current_app.config["JWT_DECODE_LEEWAY"]
+    return claims["gen"] == user.token_generation and claims.get("iat", 0) >= created
 
 
 @jwt.unauthorized_loader
