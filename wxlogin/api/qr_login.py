@@ -8,7 +8,6 @@ from flask import request
 from flask_jwt_extended import current_user
 from werkzeug.exceptions import MethodNotAllowed
 
-from .. import messages
 from ..extensions import limiter
 from ..qr_login import codes, collect, phone_side
 from ..security.ratelimit import MESSAGE, client_address, qr_limit, qr_limit_off
@@ -28,7 +27,6 @@ from .qr_schemas import (
 # (wait=0); several hundred browsers may share an office's address. Off with
 # QR_LOGIN_RATE_LIMIT=off, as the codes' own limit is.
 POLL_LIMIT = "1200/minute"
-TOO_MANY = messages.TOO_MANY_REQUESTS.message
 
 blp = Blueprint("qr_login", __name__, url_prefix="/wx/qr-login",
                 description="Web login by scanning the mini program code (扫码登录).")
@@ -57,7 +55,7 @@ def create(args):
 
 
 @blp.get("/<ticket>")
-@limiter.limit(lambda: POLL_LIMIT, key_func=client_address, exempt_when=qr_limit_off, error_message=TOO_MANY)
+@limiter.limit(lambda: POLL_LIMIT, key_func=client_address, exempt_when=qr_limit_off, error_message=MESSAGE)
 @blp.arguments(QrPollArgsSchema, location="query")
 @blp.response(200, QrStatusSchema)
 @blp.alt_response(403, response="FORBIDDEN", description="user_disabled")

@@ -44,7 +44,7 @@ def poll(ticket, wait):
             _remember_reported(code, status)
             return {"status": status}
         left = min(until - time.monotonic(), (code.expires_at - now).total_seconds() + EXPIRY_MARGIN)
-        if left <= 0 or wakeups.stopping():
+        if left <= 0:
             return {"status": status}
         db.session.commit()  # the connection goes back to the pool while this poll waits
         ended = wakeups.wait(code.id, code.version, left)

@@ -182,10 +182,6 @@ def wait(code_id, version, timeout):
     return current_app.extensions["qr_wakeups"].wait(code_id, version, timeout)
 
 
-def stopping():
-    return current_app.extensions["qr_wakeups"].stopping
-
-
 def changed(code_id):
     """The code changed (and the change is committed): wake its polls, here and elsewhere."""
     current_app.extensions["qr_wakeups"].wake(code_id)
