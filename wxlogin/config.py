@@ -60,6 +60,8 @@ def from_environ(environ=os.environ):
         "WX_API_BASE": environ.get("WX_API_BASE", DEFAULT_WX_API_BASE).rstrip("/"),
         "WX_TIMEOUT": _number(environ, "WX_TIMEOUT", 5.0, float),
         "DATABASE_TIMEOUT": _number(environ, "DATABASE_TIMEOUT", 5.0, float),
+        # Per process: a gevent worker's requests queue for these (database.pool).
+        "DATABASE_POOL_SIZE": _number(environ, "DATABASE_POOL_SIZE", 10, int),
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(
             seconds=_number(environ, "JWT_ACCESS_TOKEN_EXPIRES", 7200, int)
         ),

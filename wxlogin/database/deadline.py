@@ -11,9 +11,11 @@ all (plus the time to notice), whatever the number of statements.
 Outside requests (``flask db upgrade``, operators' commands) there is no budget: a
 migration may take as long as it needs.
 
+- The pool: a request waits for a free connection at most the budget's remainder.
 - PostgreSQL (psycopg 3): every wait goes through ``Connection.wait``, which takes a
   timeout; ours passes the budget's remainder. Connecting is bounded by ``connect_timeout``.
-- MySQL/MariaDB (PyMySQL): connect, read and write timeouts on the socket.
+- MySQL/MariaDB (PyMySQL): every read of the server's answer waits at most the remainder
+  (the socket's timeout, set per packet); connecting is bounded by ``connect_timeout``.
 """
 
 import contextlib
@@ -76,11 +78,24 @@ def _waiting():
 
 
 class BudgetedPool(QueuePool):
-    """Waiting for a free connection counts too (``pool_timeout`` bounds it on its own)."""
+    """Waiting for a free connection counts, and lasts at most what the request has left
+    (and at most ``pool_timeout``): a request that spent its budget on statements does not
+    then wait a whole ``pool_timeout`` more for a connection."""
 
     def connect(self):
         with _waiting():
             return super().connect()
+
+    # QueuePool waits ``self._timeout`` for a connection to come back; read per checkout,
+    # in the waiting request's context (tests/database/test_pool.py pins this).
+    @property
+    def _timeout(self):
+        left = remaining()
+        return self._pool_timeout if left is None else max(0.0, min(left, self._pool_timeout))
+
+    @_timeout.setter
+    def _timeout(self, seconds):
+        self._pool_timeout = seconds
 
 
 # What the driver's OperationalError says when the request's budget runs out.
@@ -116,6 +131,33 @@ def postgres_connection_class():
     return BudgetedConnection
 
 
+@functools.cache
+def mysql_connection_class():
+    """PyMySQL's Connection, waiting for each packet of the server's answer at most the
+    request's budget (PyMySQL's own ``read_timeout`` is fixed per connection)."""
+    import pymysql
+
+    class BudgetedMySQLConnection(pymysql.connections.Connection):
+        def __init__(self, *args, read_timeout=None, **kwargs):
+            self._unbudgeted_read_timeout = read_timeout  # outside requests (the watcher)
+            super().__init__(*args, read_timeout=read_timeout, **kwargs)
+
+        # Every read of the server's answer goes through _read_packet, which applies
+        # _read_timeout to the socket (tests/database/test_pool.py pins this).
+        def _read_packet(self, *args, **kwargs):
+            left = remaining()
+            if left is None:
+                self._read_timeout = self._unbudgeted_read_timeout
+                return super()._read_packet(*args, **kwargs)
+            # A spent budget still lets through an answer already on its way (as on
+            # PostgreSQL); a timeout closes the connection, seen as a disconnect.
+            self._read_timeout = max(left, 0.01)
+            with _waiting():
+                return super()._read_packet(*args, **kwargs)
+
+    return BudgetedMySQLConnection
+
+
 def connect(dialect, cparams):
     """Open a DBAPI connection for SQLAlchemy's ``do_connect`` event, within the budget."""
     budget = _budget.get()
@@ -126,7 +168,7 @@ def connect(dialect, cparams):
         raise dialect.loaded_dbapi.OperationalError(TIMEOUT_MESSAGE)
     if dialect.name != "postgresql":
         cparams["connect_timeout"] = max(0.5, min(cparams.get("connect_timeout", left), left))
-        return None  # the dialect connects as usual
+        return mysql_connection_class()(**cparams)
     # libpq counts whole seconds, at least 2. A request that already waited and has less
     # than 1.5 s left gives up now rather than overrun by up to a second; a fresh request
     # waits at least the 2 s (so DATABASE_TIMEOUT below 1 s is not kept on PostgreSQL).

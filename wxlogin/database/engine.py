@@ -11,7 +11,7 @@ from flask_migrate import upgrade
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db, migrate
-from . import deadline
+from . import deadline, pool
 from .deadline import BudgetedPool
 from .errors import QuietPoolResets
 
@@ -20,20 +20,21 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def engine_options(url, timeout=None):
-    """Never put bound parameters (session keys!) in error messages; survive idle drops.
+def engine_options(url, timeout=None, pool_size=1):
+    """Never put bound parameters (session keys!) in error messages; a fixed pool (``pool``).
 
-    ``timeout`` (DATABASE_TIMEOUT): how long to wait for a pooled connection, to connect,
-    and (MySQL) for each read or write; PostgreSQL's waits follow the request's budget
-    (``deadline``). None: wait as long as it takes (migrations).
+    ``timeout`` (DATABASE_TIMEOUT): how long to wait for a pooled connection (of
+    ``pool_size``, DATABASE_POOL_SIZE), to connect, and (MySQL) for each read or write
+    outside requests; in a request, every wait follows its budget (``deadline``). None:
+    wait as long as it takes (migrations).
     """
     if url.startswith("sqlite"):
         # Concurrent writers wait for the lock instead of failing at once.
         return {"hide_parameters": True, "connect_args": {"timeout": 30}}
-    options = {"hide_parameters": True, "pool_pre_ping": True}
+    options = {"hide_parameters": True}
     connect_args = {}
-    if timeout:
-        options.update(poolclass=BudgetedPool, pool_timeout=timeout)
+    if timeout:  # the app's engine (migrations connect once, without a pool)
+        options.update(poolclass=BudgetedPool, pool_timeout=timeout, **pool.pool_options(pool_size))
     if url.startswith("postgresql"):
         if timeout:
             connect_args["connect_timeout"] = max(deadline.PG_MIN_CONNECT_TIMEOUT, math.ceil(timeout))
@@ -60,9 +61,13 @@ def init_app(app):
     dropped after every other teardown, so that the pool's rollback on return is bounded too.
     """
     seconds = app.config["DATABASE_TIMEOUT"]
-    options = engine_options(app.config["SQLALCHEMY_DATABASE_URI"], seconds)
+    options = engine_options(app.config["SQLALCHEMY_DATABASE_URI"], seconds, app.config["DATABASE_POOL_SIZE"])
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", options)
     db.init_app(app)  # before our teardowns, so that they run before its own
+    with app.app_context():
+        for sa_engine in db.engines.values():
+            if sa_engine.dialect.name != "sqlite":
+                pool.ping_when_idle(sa_engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     app.before_request(lambda: deadline.begin_request(seconds))
     app.teardown_appcontext(_end_session)
