@@ -4,10 +4,10 @@
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
 from .database.base import Base
+from .database.lazy_migrate import Migrate
 from .overrides import CachingJWTManager, OwnErrorsApi
 
 # Rows stay readable after a commit (a request reads what it just wrote, e.g. the user it

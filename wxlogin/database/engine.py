@@ -7,7 +7,6 @@ import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask_migrate import upgrade
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db, migrate
@@ -103,5 +102,7 @@ def upgrade_default_database(app):
     migration at start-up. A configured DATABASE_URL is never migrated implicitly:
     ``flask db upgrade`` is a deploy step."""
     if app.config.get("DATABASE_IS_DEFAULT") and app.debug and not app.testing:
+        from flask_migrate import upgrade  # Alembic: ~8 MB a worker that never migrates
+
         with app.app_context():
             upgrade(directory=str(MIGRATIONS))
