@@ -57,6 +57,7 @@ max_requests = 0
 # The app logs one JSON line per request itself (wxlogin.ops.request_log): gunicorn's own access
 # log would only repeat it, without the route, user or request id.
 accesslog = None
+logger_class = "wxlogin.ops.gunicorn_logger.Logger"  # ...and gunicorn builds no access line either
 errorlog = "-"
 # No control socket (gunicornc): by default every instance run by one user shares
 # ~/.gunicorn/gunicorn.ctl, and stopping one instance removes the other's.

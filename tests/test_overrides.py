@@ -38,11 +38,14 @@ def test_every_private_override_is_pinned():
         assert private <= pinned, f"{cls.__name__} overrides {private - pinned} without a pin"
 
 
-def test_the_limiter_hook_we_remove_is_the_one_it_registers(app):
-    """Flask-Limiter still adds ``_check_request_limit`` before every request (and we took it
-    out again): if it registered another hook, removing this one would remove nothing."""
+def test_the_limiter_hooks_we_remove_are_the_ones_it_registers(app):
+    """Flask-Limiter still adds these three hooks to every request (and we took them out
+    again): if it registered others, removing these would remove nothing."""
     bare = Flask("bare")
     limiter = Limiter(get_remote_address, app=bare, storage_uri="memory://")
     assert limiter._check_request_limit in bare.before_request_funcs[None]
-    assert not any(getattr(hook, "__name__", "") == "_check_request_limit"
-                   for hook in app.before_request_funcs.get(None, []))
+    assert [getattr(f, "func", None) for f in bare.after_request_funcs[None]] == [Limiter._Limiter__inject_headers]
+    assert bare.teardown_request_funcs[None] == [limiter._Limiter__release_context]
+    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+        names = [getattr(getattr(f, "func", f), "__name__", "") for f in hooks.get(None, [])]
+        assert not {"_check_request_limit", "__inject_headers", "__release_context"} & set(names), names

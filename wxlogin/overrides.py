@@ -11,6 +11,7 @@ upgrades reads the new code and checks the override still holds before updating 
 from flask import current_app
 from flask_jwt_extended import JWTManager
 from flask_jwt_extended.config import config as jwt_config
+from flask_limiter import Limiter
 from flask_smorest import Api
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -114,9 +115,21 @@ def _read_body(req):
         raise errors.ApiError(messages.BODY_UNREADABLE) from None
 
 
-def drop_request_hook(app, limiter):
-    """Remove the hook Flask-Limiter adds before every request (for app-wide and blueprint
-    limits, of which we set none); absent when RATELIMIT_ENABLED is off."""
-    hooks = app.before_request_funcs.get(None, [])
-    if limiter._check_request_limit in hooks:
-        hooks.remove(limiter._check_request_limit)
+def drop_request_hooks(app, limiter):
+    """Remove the hooks Flask-Limiter adds to every request, for features we use none of:
+    app-wide and blueprint limits (before; absent when RATELIMIT_ENABLED is off), rate-limit
+    headers and ``deduct_when`` (after), and the reset of its per-request state (teardown:
+    that state lives on the request context, which goes anyway). Limited routes check in
+    their own decorator, which needs none of them."""
+    before = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in before:
+        before.remove(limiter._check_request_limit)
+    if not app.config.get("RATELIMIT_HEADERS_ENABLED"):
+        after = app.after_request_funcs.get(None, [])
+        after[:] = [f for f in after if getattr(f, "func", None) is not _LIMITER_INJECT_HEADERS]
+    teardown = app.teardown_request_funcs.get(None, [])
+    if limiter._Limiter__release_context in teardown:
+        teardown.remove(limiter._Limiter__release_context)
+
+
+_LIMITER_INJECT_HEADERS = Limiter._Limiter__inject_headers

@@ -6,7 +6,9 @@ through a context variable that ``request_log`` sets for each request (greenlet 
 """
 
 import contextvars
+import json
 import logging
+from datetime import datetime, timezone
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -27,11 +29,27 @@ class JsonLogFormatter(JsonFormatter):
     """One JSON object per line: time, level, logger, message, request id and extras."""
 
     def __init__(self, *args, **kwargs):
+        self._plain = not args and not kwargs  # our own layout: the fast path below applies
         kwargs.setdefault("fmt", ["levelname", "name", "message", "request_id"])
         kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
         kwargs.setdefault("timestamp", "time")  # ISO 8601, UTC
         kwargs.setdefault("json_ensure_ascii", False)
         super().__init__(*args, **kwargs)
+
+    def format(self, record):
+        """A record that lists its extra fields (``_json_fields``, as the request line does)
+        is written straight from them: the same JSON the library makes (tests/ops/
+        test_logs.py compares the two), without its walk over every attribute of the
+        record, a third of the request line's cost."""
+        fields = record.__dict__.get("_json_fields")
+        if fields is None or not self._plain or record.exc_info or record.exc_text or record.stack_info:
+            return super().format(record)
+        attributes = record.__dict__
+        line = {"level": record.levelname, "logger": record.name, "message": record.getMessage(),
+                "request_id": attributes.get("request_id")}
+        line.update((name, attributes[name]) for name in fields)
+        line["time"] = datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat()
+        return json.dumps(line, ensure_ascii=False)
 
     def formatException(self, ei):
         """Tracebacks redacted too: this formatter renders them anew, not from the

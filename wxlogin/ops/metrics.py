@@ -7,6 +7,7 @@ process's own. Labels are route templates and error slugs, never paths or user d
 number of series stays small.
 """
 
+import functools
 import os
 
 from prometheus_client import (
@@ -48,5 +49,13 @@ def render():
 
 
 def observe_request(method, route, status, seconds):
-    REQUESTS.labels(method, route, status).inc()
-    REQUEST_SECONDS.labels(method, route).observe(seconds)
+    count, duration = _request_series(method, route, status)
+    count.inc()
+    duration.observe(seconds)
+
+
+@functools.lru_cache(maxsize=4096)  # methods x route templates x statuses: a few hundred
+def _request_series(method, route, status):
+    """The two series of one kind of request, looked up once: ``labels()`` takes a lock and
+    builds its key on every call."""
+    return REQUESTS.labels(method, route, status), REQUEST_SECONDS.labels(method, route)
