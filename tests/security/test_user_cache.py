@@ -161,3 +161,28 @@ def test_a_reload_copies_every_revocation_in_batches(app, login, monkeypatch):
     assert all(me(app, token).get_json()["error"] == "token_revoked" for token in tokens)
     keys = redis.Redis.from_url(REDIS_URL).keys("wxlogin:revoked:sid:*")
     assert len(keys) == 5
+
+
+def test_requests_go_on_believing_redis_while_one_reads_its_marker_again(app, login):
+    """Past ``REFRESH_AFTER`` one request reads the marker again; the others, meanwhile, go
+    on with it while it is fresh (no database query), and ask the database once it is not."""
+    from wxlogin.security.redis_trust import REFRESH_AFTER
+
+    token = login("erin")["access_token"]
+    for _ in range(2):  # the marker read (which clears the cache), then the snapshot cached
+        assert me(app, token).status_code == 200
+    with app.app_context():
+        trust, engine = app.extensions["token_store"].trust, db.engine
+    statements = []
+    sa.event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_: statements.append(statement))
+    trust._checked_at = time.monotonic() - (REFRESH_AFTER + CHECK_EVERY) / 2  # due, still fresh
+    with trust._checking:  # another request is reading it again
+        assert me(app, token).status_code == 200
+    assert statements == []
+    trust._checked_at -= CHECK_EVERY  # no longer fresh
+    with trust._checking:
+        assert me(app, token).status_code == 200
+    assert statements  # asked the database
+    due = trust._checked_at = time.monotonic() - (REFRESH_AFTER + CHECK_EVERY) / 2
+    assert me(app, token).status_code == 200
+    assert trust._checked_at > due  # read again before it expired, by the request that found it due

@@ -34,6 +34,10 @@ from ..models import RedisSync
 log = logging.getLogger(__name__)
 
 CHECK_EVERY = 1.0  # seconds
+# A believed marker is read again once it is this old, by one request while the others go
+# on with it: were it read only once expired, every request in flight meanwhile would ask
+# the database (a tenth of a loaded worker's time on GET /wx/me went there).
+REFRESH_AFTER = CHECK_EVERY / 2
 MARKER = "wxlogin:revoked-loaded"
 _MISSED = sa.select(RedisSync.missed).where(RedisSync.id == 1)
 _INCREMENT = sa.update(RedisSync).where(RedisSync.id == 1).values(missed=RedisSync.missed + 1)
@@ -70,13 +74,16 @@ class RedisTrust:
         """``(marker, checked at)``: the marker a complete Redis holds, or None when unknown
         (then ask the database), and when that was read.
 
-        Checked at most once per ``CHECK_EVERY`` per process, by one request at a time:
-        the others ask the database meanwhile instead of waiting.
+        Checked by one request at a time, the others never waiting for it: a believed
+        marker is read again after ``REFRESH_AFTER``, and used meanwhile while it is at most
+        ``CHECK_EVERY`` old; without one (Redis failed, or no marker), every
+        ``CHECK_EVERY``, the others asking the database meanwhile.
         """
-        if time.monotonic() - self._checked_at <= CHECK_EVERY:
+        age = time.monotonic() - self._checked_at
+        if age <= (REFRESH_AFTER if self._expected is not None else CHECK_EVERY):
             return self._expected, self._checked_at
-        if not self._checking.acquire(blocking=False):
-            return None, None
+        if not self._checking.acquire(blocking=False):  # another request is reading it
+            return (self._expected, self._checked_at) if age <= CHECK_EVERY else (None, None)
         try:
             started = time.monotonic()  # the answer is as old as the moment it was asked
             self.settle(self.current_marker(), started)
