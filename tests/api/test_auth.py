@@ -6,6 +6,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from wxlogin.accounts import audit
 from wxlogin.extensions import db
 from wxlogin.models import Identity, User
 from wxlogin.wechat.simulator.rules import _stable_id
@@ -226,3 +227,28 @@ def test_concurrent_first_logins_make_one_user(app):
     assert sum(1 for _, is_new in results if is_new) == 1
     [row] = user_rows(app)
     assert row.login_count == 30
+
+
+def test_a_returning_login_takes_three_statements_where_update_returns(app, login, monkeypatch):
+    """Where UPDATE has RETURNING (PostgreSQL, SQLite), a returning user's login counts the
+    login and reads the user back in one statement, upserts the identity and reads it back
+    in a second, and writes the audit row: nothing is read separately. Elsewhere (MySQL,
+    MariaDB) the user is found first and read back after."""
+    monkeypatch.setattr(audit._purge_due, "due", lambda: False)  # no purge in passing
+    login("dora")
+    with app.app_context():
+        engine = db.engine
+    verbs = []
+
+    def record(_conn, _cursor, statement, *_args):
+        verbs.append(statement.split(None, 1)[0])
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        login("dora")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    if engine.dialect.update_returning:
+        assert verbs == ["UPDATE", "INSERT", "INSERT"]
+    else:
+        assert verbs == ["SELECT", "UPDATE", "INSERT", "SELECT", "INSERT"]

@@ -135,3 +135,14 @@ def test_calls_reuse_one_kept_alive_connection(fake_wechat):
     for _ in range(3):
         fake_wechat["client"].code2session("any", APPID)
     assert len(set(fake_wechat["client_ports"])) == 1
+
+
+def test_a_proxy_from_the_environment_is_used(fake_wechat, monkeypatch):
+    """HTTP(S)_PROXY is honoured as requests honoured it: the call goes through the proxy
+    (here the fake WeChat itself, answering the proxied request)."""
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", fake_wechat["client"].base_url)
+    fake_wechat["body"] = b'{"openid": "o1", "session_key": "k"}'
+    client = WeChatClient({APPID: SECRET}, "http://wechat.invalid", timeout=WX_TIMEOUT, backoff=0)
+    assert client.code2session("any", APPID).openid == "o1"

@@ -16,15 +16,18 @@ from ..validation import NICKNAME_LENGTH, ProfileSchema
 from ..wechat.user_data import open_user_data, signature_matches
 from .session_keys import session_key_of
 
+# Built once: not made anew, nor given a new cache key, on every login and protected write.
+_USER_WITH_IDENTITY = (
+    sa.select(User, Identity)
+    .join(Identity, Identity.user_id == User.id)
+    .where(User.id == sa.bindparam("user_id"), Identity.appid == sa.bindparam("appid"))
+    .execution_options(populate_existing=True)
+)
+
 
 def load_user(user_id, appid):
     """The user with their identity in mini program ``appid`` attached (None if unknown)."""
-    row = db.session.execute(
-        sa.select(User, Identity)
-        .join(Identity, Identity.user_id == User.id)
-        .where(User.id == user_id, Identity.appid == appid)
-        .execution_options(populate_existing=True)
-    ).first()
+    row = db.session.execute(_USER_WITH_IDENTITY, {"user_id": user_id, "appid": appid}).first()
     if row is None:
         return None
     user, user.identity = row
