@@ -76,6 +76,32 @@ ES256 = os.environ.get("TEST_JWT_ALGORITHM", "HS256").upper() == "ES256"
 PRIVATE_KEY = keys.generate()[0]  # the run's ES256 key, shared with the processes it starts
 
 
+# Tests marked ``once`` read none of TEST_DATABASE_URL, TEST_REDIS_URL and TEST_JWT_ALGORITHM
+# (no database_url fixture, none of the names below): CI's six combinations would run the
+# same test six times. They run in the default combination (SQLite, no Redis, HS256) only;
+# TEST_ONCE=all runs them in any combination.
+MATRIX = bool(os.environ.get("TEST_DATABASE_URL") or REDIS_URL or ES256)
+MATRIX_NAMES = ("REDIS_URL", "ES256", "PRIVATE_KEY", "signing_config", "app_config", "production_env",
+                "sign_as_service")
+
+
+def pytest_collection_modifyitems(config, items):
+    once = [item for item in items if item.get_closest_marker("once")]
+    for item in once:  # the mark must be true: a test that reads the matrix is refused
+        fixtures = set(getattr(item, "fixturenames", ()))
+        read = sorted(fixtures & {"database_url"} | {name for name in MATRIX_NAMES if name in vars(item.module)})
+        if read:
+            raise pytest.UsageError(f"{item.nodeid} is marked once but depends on {', '.join(read)}")
+    if MATRIX and os.environ.get("TEST_ONCE") != "all" and once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = [item for item in items if not item.get_closest_marker("once")]
+
+
+def pytest_report_header(config):
+    if MATRIX and os.environ.get("TEST_ONCE") != "all":
+        return "tests marked once (independent of the database, Redis and algorithm) are deselected here"
+
+
 def signing_config():
     return {"JWT_PRIVATE_KEY": PRIVATE_KEY} if ES256 else {"JWT_SECRET_KEY": JWT_KEY}
 

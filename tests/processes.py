@@ -55,15 +55,22 @@ def flask(env, *args, cwd):
     subprocess.run([BIN / "flask", "--app", "wxlogin", *args], cwd=cwd, env=env, check=True)
 
 
-def start(command, url, env, cwd):
-    """Start ``command`` and wait until ``url`` answers; returns the process."""
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+def start(command, url, env, cwd, log=None):
+    """Start ``command`` and wait until ``url`` answers; returns the process. Its stderr (its
+    log) is kept for ``stop``, or written to the file ``log``, to be read while it runs."""
+    def popen(stderr):
+        return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+
+    if log:
+        with open(log, "w") as stderr:  # the process has its own copy
+            process = popen(stderr)
+    else:
+        process = popen(subprocess.PIPE)
+    process.log = log
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{command[0]} exited: {process.stderr.read()[-2000:]}")
+            raise RuntimeError(f"{command[0]} exited: {read_log(process)[-2000:]}")
         try:
             requests.get(url, timeout=5)
             return process
@@ -81,11 +88,16 @@ def start_simulator(env, cwd):
     return start(command, f"{env['WX_API_BASE']}/sns/jscode2session", env, cwd), env["WX_API_BASE"]
 
 
-def start_gunicorn(env, workers=2, app="wsgi:app"):
+def start_gunicorn(env, workers=2, app="wsgi:app", log=None):
     """``gunicorn -w N wsgi:app`` from the repository, as the README deploys it."""
     url = f"http://127.0.0.1:{free_port()}"
     command = [BIN / "gunicorn", "-w", str(workers), "-b", url.removeprefix("http://"), app]
-    return start(command, f"{url}/healthz", env, ROOT), url
+    return start(command, f"{url}/healthz", env, ROOT, log=log), url
+
+
+def read_log(process):
+    """What the process has written to stderr (all of it, once it has exited)."""
+    return Path(process.log).read_text() if process.log else process.stderr.read()
 
 
 def stop(*processes):
@@ -94,5 +106,5 @@ def stop(*processes):
     for process in processes:
         process.terminate()
         process.wait(15)
-        logs.append(process.stderr.read())
+        logs.append(read_log(process))
     return "".join(logs)

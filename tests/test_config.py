@@ -17,6 +17,9 @@ from wxlogin.config import (
 
 from .conftest import LiveServer
 
+# Reads none of TEST_DATABASE_URL, TEST_REDIS_URL, TEST_JWT_ALGORITHM (tests/conftest.py).
+pytestmark = pytest.mark.once
+
 PRODUCTION = {"WX_APPID": "wxprod", "WX_SECRET": "s3cret", "JWT_SECRET_KEY": "k" * 32}
 
 

@@ -9,11 +9,12 @@ from babel.messages.extract import extract_from_file
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from wxlogin import messages
+from wxlogin import create_app, messages
 from wxlogin.errors import error_response
+from wxlogin.extensions import db
 from wxlogin.languages import TRANSLATIONS
 
-from .conftest import fresh_code
+from .conftest import app_config, fresh_code
 
 CATALOG = TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES"
 PROBLEMS = {name: value for name, value in vars(messages).items() if isinstance(value, messages.Problem)}
@@ -28,8 +29,19 @@ def placeholders_of(text):
     return set(re.findall(r"{(\w+)}", text))
 
 
+@pytest.fixture(scope="module")
+def messages_app(database_url, simulator, tmp_path_factory):
+    """One app, as the ``app`` fixture's, for every message below: they only render error
+    answers in request contexts (no request is served, nothing is stored)."""
+    app = create_app(app_config(database_url, simulator.url), instance_path=str(tmp_path_factory.mktemp("messages")))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
 @pytest.mark.parametrize("name", sorted(PROBLEMS))
-def test_every_message_reads_in_both_languages(app, name):
+def test_every_message_reads_in_both_languages(messages_app, name):
+    app = messages_app
     problem = PROBLEMS[name]
     filled = {k: v for k, v in PLACEHOLDERS.items() if k in placeholders_of(problem.message)}
     with app.test_request_context(headers={"Accept-Language": "zh_CN"}):

@@ -27,19 +27,26 @@ def metrics_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def service(database_url, tmp_path_factory, metrics_dir):
-    """Base URL of a gunicorn-served wxlogin in production mode."""
+def deployed(database_url, tmp_path_factory, metrics_dir):
+    """A gunicorn-served wxlogin in production mode: its base URL, and the file its log
+    (gunicorn's stderr) goes to."""
     cwd = tmp_path_factory.mktemp("deploy")
     env = production_env(database_url, LOGIN_RATE_LIMIT="off", LOGIN_RATE_LIMIT_PER_USER="off",
                          PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
     flask(env, "db", "upgrade", cwd=cwd)
     simulator, _ = start_simulator(env, cwd)
-    gunicorn, url = start_gunicorn(env, workers=2)
+    gunicorn, url = start_gunicorn(env, workers=2, log=cwd / "gunicorn.log")
     try:
-        yield url
+        yield url, cwd / "gunicorn.log"
     finally:
         log = stop(gunicorn, simulator)
     assert SECRET not in log and JWT_KEY not in log
+
+
+@pytest.fixture(scope="module")
+def service(deployed):
+    """Base URL of a gunicorn-served wxlogin in production mode."""
+    return deployed[0]
 
 
 counter = iter(range(10**6))
@@ -147,21 +154,29 @@ def test_metrics_add_up_over_every_worker(service, metrics_dir):
     assert len(workers_counted) == 2  # the sum is over both workers' files
 
 
-def test_logs_are_json_lines_with_request_ids(database_url, tmp_path):
-    env = production_env(database_url, LOGIN_RATE_LIMIT="off", LOGIN_RATE_LIMIT_PER_USER="off")
-    simulator, _ = start_simulator(env, tmp_path)
-    gunicorn, url = start_gunicorn(env, workers=1)
-    try:
-        body = requests.post(f"{url}/wx/login", json={"code": "sim:jason:1"},
-                             headers={"X-Request-ID": "trace-1"}, timeout=10).json()
-        requests.get(f"{url}/wx/me", headers={"Authentication": body["access_token"]}, timeout=10)
-    finally:
-        log = stop(gunicorn, simulator)
-    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+def test_logs_are_json_lines_with_request_ids(deployed):
+    """On the module's service (its log read as it runs): the login's line carries the
+    request id it was sent with, the next request's line its user."""
+    url, log_file = deployed
+    body = requests.post(f"{url}/wx/login", json={"code": "sim:jason:1"},
+                         headers={"X-Request-ID": "trace-1"}, timeout=10).json()
+    requests.get(f"{url}/wx/me", headers={"Authentication": body["access_token"]}, timeout=10)
+
+    def jasons_lines():  # the requests' lines (whole lines: each is written as its request ends)
+        log = log_file.read_text()
+        log = log[: log.rfind("\n") + 1]
+        lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+        return log, [line for line in lines if line["logger"] == "wxlogin.request"
+                     and (line.get("request_id") == "trace-1" or line.get("user_id") == body["user"]["id"])]
+
+    deadline = time.monotonic() + 10
+    while len(jasons_lines()[1]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    log, requests_logged = jasons_lines()
     gunicorn_lines = [line for line in log.splitlines() if "gunicorn" in line]
     assert gunicorn_lines and all(line.startswith("{") for line in gunicorn_lines)
-    requests_logged = [line for line in lines if line["logger"] == "wxlogin.request"]
-    login_line, me_line = requests_logged[-2:]
+    assert len(requests_logged) == 2, requests_logged  # (two workers: in either order)
+    login_line, me_line = sorted(requests_logged, key=lambda line: line["route"] != "/wx/login")
     assert login_line["request_id"] == "trace-1"
     assert (login_line["route"], login_line["status"], login_line["user_id"]) == ("/wx/login", 200, body["user"]["id"])
     assert (me_line["route"], me_line["status"], me_line["user_id"]) == ("/wx/me", 200, body["user"]["id"])

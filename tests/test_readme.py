@@ -13,6 +13,9 @@ from wxlogin import create_app
 
 from .conftest import LiveServer
 
+# Reads none of TEST_DATABASE_URL, TEST_REDIS_URL, TEST_JWT_ALGORITHM (tests/conftest.py).
+pytestmark = pytest.mark.once
+
 ROOT = Path(__file__).resolve().parent.parent
 READMES = ["README.md", "README.zh-CN.md"]
 

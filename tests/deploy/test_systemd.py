@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Reads none of TEST_DATABASE_URL, TEST_REDIS_URL, TEST_JWT_ALGORITHM (tests/conftest.py).
+pytestmark = pytest.mark.once
+
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "deploy" / "wxlogin.service"
 

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# Reads none of TEST_DATABASE_URL, TEST_REDIS_URL, TEST_JWT_ALGORITHM (tests/conftest.py).
+pytestmark = pytest.mark.once
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -29,3 +32,22 @@ def test_the_gunicorn_master_imports_no_app(worker_class):
     if worker_class == "gevent":
         expected.add("wxlogin.ops.gunicorn_worker")
     assert set(result.stdout.split()) == expected
+
+
+def test_the_request_line_fast_path_writes_what_the_library_writes():
+    """``JsonLogFormatter.format`` writes a record that lists its fields (the request line)
+    itself: the same JSON, key for key and in the same order, as python-json-logger's own."""
+    import json
+    import logging
+
+    from wxlogin.ops.logs import JsonLogFormatter
+    from wxlogin.ops.request_log import LINE_FIELDS
+
+    record = logging.LogRecord("wxlogin.request", logging.INFO, __file__, 0, "request", None, None)
+    record.__dict__.update(request_id="r-1", method="GET", route="/wx/me", status=200,
+                           duration_ms=1.25, user_id=7, _json_fields=LINE_FIELDS)
+    fast = JsonLogFormatter().format(record)
+    del record._json_fields
+    library = JsonLogFormatter().format(record)
+    assert list(json.loads(fast).items()) == list(json.loads(library).items())
+    assert fast == library

@@ -15,6 +15,9 @@ from wxlogin.security import keys
 
 from ..processes import BIN
 
+# Reads none of TEST_DATABASE_URL, TEST_REDIS_URL, TEST_JWT_ALGORITHM (tests/conftest.py).
+pytestmark = pytest.mark.once
+
 PRODUCTION = {"WX_APPID": "wxprod", "WX_SECRET": "s3cret",
               "SESSION_KEY_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1lbmNyeXB0aW9uLWtleS0zMmJ5dGU="}
 
