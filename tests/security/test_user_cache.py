@@ -175,14 +175,43 @@ def test_requests_go_on_believing_redis_while_one_reads_its_marker_again(app, lo
         trust, engine = app.extensions["token_store"].trust, db.engine
     statements = []
     sa.event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_: statements.append(statement))
-    trust._checked_at = time.monotonic() - (REFRESH_AFTER + CHECK_EVERY) / 2  # due, still fresh
+    marker = trust._state[0]
+    trust.settle(marker, time.monotonic() - (REFRESH_AFTER + CHECK_EVERY) / 2)  # due, still fresh
     with trust._checking:  # another request is reading it again
         assert me(app, token).status_code == 200
     assert statements == []
-    trust._checked_at -= CHECK_EVERY  # no longer fresh
+    trust.settle(marker, trust._state[1] - CHECK_EVERY)  # no longer fresh
     with trust._checking:
         assert me(app, token).status_code == 200
     assert statements  # asked the database
-    due = trust._checked_at = time.monotonic() - (REFRESH_AFTER + CHECK_EVERY) / 2
+    due = time.monotonic() - (REFRESH_AFTER + CHECK_EVERY) / 2
+    trust.settle(marker, due)
     assert me(app, token).status_code == 200
-    assert trust._checked_at > due  # read again before it expired, by the request that found it due
+    assert trust._state[1] > due  # read again before it expired, by the request that found it due
+
+
+def test_a_change_redis_missed_waits_for_the_hosts_with_its_connection_given_back(
+        app, login, database_url, simulator, tmp_path_factory):
+    """Log out everywhere on an instance cut off from Redis: the answer waits CHECK_EVERY
+    (every host then relies on the counted miss), at the very end of the request, when its
+    database connection is back in the pool: a pool of one still serves other requests."""
+    import threading
+
+    token = login("kurt")["access_token"]
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    cut_off = create_app(app_config(database_url, simulator.url, REDIS_URL=dead, DATABASE_POOL_SIZE=1),
+                         instance_path=str(tmp_path_factory.mktemp("cut-off-1")))
+    with cut_off.app_context():
+        pool = db.engine.pool
+    during = []
+    watcher = threading.Timer(CHECK_EVERY / 2, lambda: during.append(pool.checkedout()))
+    watcher.start()
+    started = time.monotonic()
+    done = cut_off.test_client().post("/wx/logout?all=true", headers={"Authentication": token})
+    took = time.monotonic() - started
+    watcher.join()
+    assert done.status_code == 200
+    assert took >= CHECK_EVERY
+    assert during == [0]  # waiting, it held no connection
+    with cut_off.app_context():
+        db.engine.dispose()

@@ -25,6 +25,7 @@ import threading
 import time
 
 import sqlalchemy as sa
+from flask import g, has_request_context
 
 from ..database.redis_client import RedisError
 from ..database.statements import read_once
@@ -65,8 +66,9 @@ class RedisTrust:
     def __init__(self, redis_client, on_new_marker=None):
         self.redis = redis_client
         self.on_new_marker = on_new_marker  # e.g. drop snapshots read under another marker
-        self._expected = None
-        self._checked_at = float("-inf")
+        # (marker, checked at), replaced whole: a thread reading it while another request
+        # settles a new one must never pair one's marker with the other's time.
+        self._state = (None, float("-inf"))
         self._checking = threading.Lock()
         self._believed = None
 
@@ -79,17 +81,19 @@ class RedisTrust:
         ``CHECK_EVERY`` old; without one (Redis failed, or no marker), every
         ``CHECK_EVERY``, the others asking the database meanwhile.
         """
-        age = time.monotonic() - self._checked_at
-        if age <= (REFRESH_AFTER if self._expected is not None else CHECK_EVERY):
-            return self._expected, self._checked_at
+        state = self._state
+        marker, checked_at = state
+        age = time.monotonic() - checked_at
+        if age <= (REFRESH_AFTER if marker is not None else CHECK_EVERY):
+            return state
         if not self._checking.acquire(blocking=False):  # another request is reading it
-            return (self._expected, self._checked_at) if age <= CHECK_EVERY else (None, None)
+            return state if age <= CHECK_EVERY else (None, None)
         try:
             started = time.monotonic()  # the answer is as old as the moment it was asked
             self.settle(self.current_marker(), started)
         finally:
             self._checking.release()
-        return self._expected, self._checked_at
+        return self._state
 
     def current_marker(self):
         """``<missed>:<run id>`` as they are now; None when Redis does not answer."""
@@ -102,7 +106,7 @@ class RedisTrust:
         return f"{missed}:{run_id}"
 
     def settle(self, marker, checked_at):
-        self._expected, self._checked_at = marker, checked_at
+        self._state = (marker, checked_at)
 
     def distrust(self):
         """Redis failed this process: ask the database until the next check."""
@@ -125,6 +129,19 @@ class RedisTrust:
 
     def after_miss(self):
         """A write Redis missed was counted: wait until every process relies on a count
-        that includes it (``CHECK_EVERY``) before the change is answered."""
+        that includes it (``CHECK_EVERY``) before the change is answered. In a request the
+        wait is at its very end (``wait_for_hosts``), once its database connection is back
+        in the pool: a pool does not run dry while Redis is away."""
         self.settle(None, float("-inf"))  # this process checks again at once
-        time.sleep(CHECK_EVERY + 0.05)
+        if has_request_context():
+            g.hosts_told_at = time.monotonic() + CHECK_EVERY + 0.05
+        else:
+            time.sleep(CHECK_EVERY + 0.05)
+
+
+def wait_for_hosts(_exc=None):
+    """The end of a request that counted a missed write (``after_miss``): its answer, sent
+    after this, waits until every process relies on the count."""
+    until = g.pop("hosts_told_at", None)
+    if until is not None:
+        time.sleep(max(0.0, until - time.monotonic()))

@@ -22,6 +22,7 @@ from ..extensions import jwt
 from ..models import MAX_ID
 from .login_sessions import revoke_session
 from .redis_store import RedisTokenStore
+from .redis_trust import wait_for_hosts
 from .token_store import DatabaseTokenStore, token_store
 
 
@@ -150,4 +151,7 @@ def init_app(app):
     front of the database when ``REDIS_URL`` is set, else the database alone."""
     redis_client = app.extensions["redis"]
     app.extensions["token_store"] = RedisTokenStore(redis_client) if redis_client else DatabaseTokenStore()
+    # Last of all the teardowns (they run last-registered first), after the session gave
+    # its connection back; before the answer is sent (Flask tears down, then the server writes).
+    app.teardown_appcontext_funcs.insert(0, wait_for_hosts)
     app.wsgi_app = TokenHeaderMiddleware(app.wsgi_app)
