@@ -105,7 +105,7 @@ def test_a_connection_that_idled_is_pinged_and_replaced_when_dead(dialect, make_
     app = make_app(DATABASE_POOL_SIZE=2)
     with app.app_context(), db.engine.connect() as one, db.engine.connect() as two:
         backends = {c.execute(sa.text(BACKEND[dialect])).scalar() for c in (one, two)}
-    _kill(app, dialect, min(backends))
+    _kill(app, dialect, _backend_of_next_checkout(app, dialect))  # the one handed out next (LIFO)
     monkeypatch.setattr(pool, "PING_AFTER_IDLE", 0.0)
     with app.app_context(), db.engine.connect() as one, db.engine.connect() as two:
         now = {c.execute(sa.text(BACKEND[dialect])).scalar() for c in (one, two)}
@@ -125,3 +125,19 @@ def test_a_connection_found_dead_in_use_is_replaced_for_the_next_request(dialect
     assert (first.status_code, first.get_json()["error"]) == (503, "database_unavailable")
     assert client.get("/wx/notes", headers=headers).status_code == 200
     assert _backend_of_next_checkout(app, dialect) != backend
+
+
+def test_a_pool_made_anew_in_a_request_keeps_the_configured_timeout(dialect, make_app):
+    """``engine.dispose()`` in a request recreates the pool: with ``pool_timeout``, not the
+    budget that request has left."""
+    app = make_app(DATABASE_TIMEOUT=3)
+    with app.app_context():
+        deadline.begin_request(3)
+        try:
+            with db.engine.connect() as connection:
+                connection.execute(sa.text(SLEEP[dialect]), {"s": 1})
+            assert db.engine.pool._timeout < 2.1  # the request's remainder
+            db.engine.dispose()
+        finally:
+            deadline.end_request()
+        assert db.engine.pool._timeout == 3

@@ -10,10 +10,11 @@ from gunicorn.config import Config
 from wxlogin.ops.gunicorn_logger import Logger
 
 
-def logger_with(accesslog, built):
+def logger_with(built, **settings):
     cfg = Config()
-    cfg.set("accesslog", accesslog)
-    cfg.set("logconfig_dict", {"version": 1})  # as gunicorn.conf.py: access counted as on
+    cfg.set("logconfig_dict", {"version": 1})  # as gunicorn.conf.py: gunicorn counts access as on
+    for name, value in settings.items():
+        cfg.set(name, value)
     logger = Logger.__new__(Logger)  # without setup(), which would configure this process's logging
     logger.cfg, logger.access_log = cfg, logging.getLogger("test.gunicorn.access")
     logger.atoms = lambda *_: built.append(1) or {}
@@ -28,12 +29,15 @@ def access(logger):
 
 def test_no_access_line_is_built_without_an_access_log():
     built = []
-    access(logger_with(None, built))
+    access(logger_with(built))
     assert built == []
-    assert glogging.Logger.access_log_enabled.fget(logger_with(None, [])) is True  # what it saves
+    plain = glogging.Logger.__new__(glogging.Logger)
+    plain.cfg = logger_with([]).cfg
+    assert plain.access_log_enabled  # what gunicorn's own logger would do: build it
 
 
 def test_an_access_log_asked_for_is_still_written():
-    built = []
-    access(logger_with("-", built))
-    assert built == [1]
+    for settings in ({"accesslog": "-"}, {"syslog": True}):
+        built = []
+        access(logger_with(built, **settings))
+        assert built == [1], settings

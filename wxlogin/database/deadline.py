@@ -97,6 +97,15 @@ class BudgetedPool(QueuePool):
     def _timeout(self, seconds):
         self._pool_timeout = seconds
 
+    def recreate(self):
+        """A new pool (``engine.dispose()``) with the configured ``pool_timeout``, not what
+        the request disposing of it has left (``recreate`` reads ``self._timeout``)."""
+        outside = _budget.set(None)
+        try:
+            return super().recreate()
+        finally:
+            _budget.reset(outside)
+
 
 # What the driver's OperationalError says when the request's budget runs out.
 TIMEOUT_MESSAGE = "the database did not answer within DATABASE_TIMEOUT"
@@ -138,22 +147,31 @@ def mysql_connection_class():
     import pymysql
 
     class BudgetedMySQLConnection(pymysql.connections.Connection):
-        def __init__(self, *args, read_timeout=None, **kwargs):
-            self._unbudgeted_read_timeout = read_timeout  # outside requests (the watcher)
-            super().__init__(*args, read_timeout=read_timeout, **kwargs)
+        def __init__(self, *args, read_timeout=None, write_timeout=None, **kwargs):
+            # Outside requests (the web login watcher, commands): PyMySQL's own, fixed.
+            self._unbudgeted = (read_timeout, write_timeout)
+            super().__init__(*args, read_timeout=read_timeout, write_timeout=write_timeout, **kwargs)
 
         # Every read of the server's answer goes through _read_packet, which applies
         # _read_timeout to the socket (tests/database/test_pool.py pins this).
         def _read_packet(self, *args, **kwargs):
             left = remaining()
             if left is None:
-                self._read_timeout = self._unbudgeted_read_timeout
+                self._read_timeout = self._unbudgeted[0]
                 return super()._read_packet(*args, **kwargs)
             # A spent budget still lets through an answer already on its way (as on
             # PostgreSQL); a timeout closes the connection, seen as a disconnect.
             self._read_timeout = max(left, 0.01)
             with _waiting():
                 return super()._read_packet(*args, **kwargs)
+
+        # Every write goes through _write_bytes, which applies _write_timeout: a server
+        # that stopped reading (its buffers full) holds a request no longer either.
+        def _write_bytes(self, data):
+            left = remaining()
+            self._write_timeout = self._unbudgeted[1] if left is None else max(left, 0.01)
+            with _waiting() if left is not None else contextlib.nullcontext():
+                return super()._write_bytes(data)
 
     return BudgetedMySQLConnection
 

@@ -10,12 +10,7 @@ import click
 
 
 class Migrate:
-    """Flask-Migrate, imported only when ``flask db`` (or a migration) first needs it.
-
-    Importing it brings Alembic, Mako, Pygments and every SQLAlchemy dialect Alembic knows:
-    ~8 MB in each gunicorn worker, which never migrates. ``init_app`` leaves stand-ins for
-    what Flask-Migrate's own would set: ``app.extensions["migrate"]`` and the ``db`` group.
-    """
+    """Flask-Migrate's ``Migrate``, as far as ``init_app`` (see the module's docstring)."""
 
     def init_app(self, app, db, directory):
         app.extensions["migrate"] = _MigrateConfig(app, db, directory)

@@ -9,8 +9,10 @@
   first statement. A connection is pinged only when it has sat unused for
   ``PING_AFTER_IDLE`` seconds (a database restart or an idle timeout may have closed it
   since). A connection that dies while in use is seen by its error: SQLAlchemy then
-  discards every connection of the pool made before it, so that after a database
-  restart each process fails at most the requests in flight, then reconnects.
+  discards every connection of the pool made before it. So after a database restart a
+  process answers 503 to the requests that meet a dead connection before the first of
+  them has invalidated the pool (those in flight, and at low load the next one: a
+  connection used within ``PING_AFTER_IDLE`` is not pinged), then reconnects.
 - **LIFO.** The most recently returned connection is handed out first: at low load the
   same few stay warm (and unpinged), and the rest age out to the idle check.
 """

@@ -33,7 +33,8 @@ def read_once(statement, params=None):
 def upsert(model, values, keys, update, returning=False):
     """INSERT the row ``values``, or on a conflict over ``keys`` UPDATE its columns
     ``update`` with the new row's values, on any of our three databases. ``returning``
-    (where the dialect has ``insert_returning``): the row as it now is, a ``model``."""
+    (where the dialect has ``update_returning``, as the caller checks): the row as it now
+    is, a ``model``."""
     dialect = db.session.get_bind().dialect.name
     statement = _upsert_statement(model, dialect, tuple(keys), tuple(update), returning)
     return db.session.scalar(statement, values) if returning else db.session.execute(statement, values)
