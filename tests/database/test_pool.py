@@ -2,6 +2,7 @@
 burst of requests queues for, within each request's budget; a connection pinged only after
 idling; a dead one replaced. PostgreSQL and MariaDB only: SQLite has no server to lose."""
 
+import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,6 +23,16 @@ def dialect(database_url):
     if name == "sqlite":
         pytest.skip("a server database's pool (TEST_DATABASE_URL)")
     return name
+
+
+@contextlib.contextmanager
+def budget(seconds):
+    """What a request has: ``seconds`` of waiting for the database."""
+    deadline.begin_request(seconds)
+    try:
+        yield
+    finally:
+        deadline.end_request()
 
 
 def count_connects(app):
@@ -51,17 +62,13 @@ def test_waiting_for_the_pool_takes_only_what_the_budget_has_left(dialect, make_
     """Pins ``BudgetedPool._timeout`` (read by QueuePool's wait): a request that spent 1.5 s
     of its 2 s on a statement waits ~0.5 s for a connection, not pool_timeout's 2 s."""
     app = make_app(DATABASE_POOL_SIZE=1, DATABASE_TIMEOUT=2)
-    with app.app_context():
-        deadline.begin_request(2)
-        try:
-            with db.engine.connect() as held:  # the only connection, held by this request
-                held.execute(sa.text(SLEEP[dialect]), {"s": 1.5})
-                started = time.monotonic()
-                with pytest.raises(sa.exc.TimeoutError):
-                    db.engine.connect()
-                waited = time.monotonic() - started
-        finally:
-            deadline.end_request()
+    with app.app_context(), budget(2):
+        with db.engine.connect() as held:  # the only connection, held by this request
+            held.execute(sa.text(SLEEP[dialect]), {"s": 1.5})
+            started = time.monotonic()
+            with pytest.raises(sa.exc.TimeoutError):
+                db.engine.connect()
+            waited = time.monotonic() - started
     assert waited < 1.2, f"waited {waited:.2f}s for a connection"
 
 
@@ -69,17 +76,13 @@ def test_each_statement_waits_only_what_the_budget_has_left(dialect, make_app):
     """Pins the drivers' waits (psycopg's ``Connection.wait``, PyMySQL's ``_read_packet``):
     after 1.5 s of a 2 s budget, a slow statement gives up after ~0.5 s, as a disconnect."""
     app = make_app(DATABASE_TIMEOUT=2)
-    with app.app_context():
-        deadline.begin_request(2)
-        try:
-            with db.engine.connect() as connection:
-                connection.execute(sa.text(SLEEP[dialect]), {"s": 1.5})
-                started = time.monotonic()
-                with pytest.raises(sa.exc.OperationalError) as raised:
-                    connection.execute(sa.text(SLEEP[dialect]), {"s": 5})
-                waited = time.monotonic() - started
-        finally:
-            deadline.end_request()
+    with app.app_context(), budget(2):
+        with db.engine.connect() as connection:
+            connection.execute(sa.text(SLEEP[dialect]), {"s": 1.5})
+            started = time.monotonic()
+            with pytest.raises(sa.exc.OperationalError) as raised:
+                connection.execute(sa.text(SLEEP[dialect]), {"s": 5})
+            waited = time.monotonic() - started
     assert raised.value.connection_invalidated
     assert waited < 1.2, f"waited {waited:.2f}s for the statement"
 
@@ -132,12 +135,9 @@ def test_a_pool_made_anew_in_a_request_keeps_the_configured_timeout(dialect, mak
     budget that request has left."""
     app = make_app(DATABASE_TIMEOUT=3)
     with app.app_context():
-        deadline.begin_request(3)
-        try:
+        with budget(3):
             with db.engine.connect() as connection:
                 connection.execute(sa.text(SLEEP[dialect]), {"s": 1})
             assert db.engine.pool._timeout < 2.1  # the request's remainder
             db.engine.dispose()
-        finally:
-            deadline.end_request()
         assert db.engine.pool._timeout == 3
