@@ -152,26 +152,25 @@ def mysql_connection_class():
             self._unbudgeted = (read_timeout, write_timeout)
             super().__init__(*args, read_timeout=read_timeout, write_timeout=write_timeout, **kwargs)
 
-        # Every read of the server's answer goes through _read_packet, which applies
-        # _read_timeout to the socket (tests/database/test_pool.py pins this).
+        # Every read of the server's answer goes through _read_packet, and every write
+        # through _write_bytes, which apply _read_timeout and _write_timeout to the socket
+        # (tests/database/test_pool.py pins this). A spent budget still lets through an
+        # answer already on its way (as on PostgreSQL); a timeout closes the connection,
+        # seen as a disconnect. A server that stops reading holds a request no longer.
         def _read_packet(self, *args, **kwargs):
-            left = remaining()
-            if left is None:
-                self._read_timeout = self._unbudgeted[0]
-                return super()._read_packet(*args, **kwargs)
-            # A spent budget still lets through an answer already on its way (as on
-            # PostgreSQL); a timeout closes the connection, seen as a disconnect.
-            self._read_timeout = max(left, 0.01)
+            self._read_timeout = self._budgeted(self._unbudgeted[0])
             with _waiting():
                 return super()._read_packet(*args, **kwargs)
 
-        # Every write goes through _write_bytes, which applies _write_timeout: a server
-        # that stopped reading (its buffers full) holds a request no longer either.
         def _write_bytes(self, data):
-            left = remaining()
-            self._write_timeout = self._unbudgeted[1] if left is None else max(left, 0.01)
-            with _waiting() if left is not None else contextlib.nullcontext():
+            self._write_timeout = self._budgeted(self._unbudgeted[1])
+            with _waiting():
                 return super()._write_bytes(data)
+
+        @staticmethod
+        def _budgeted(unbudgeted):
+            left = remaining()
+            return unbudgeted if left is None else max(left, 0.01)
 
     return BudgetedMySQLConnection
 
