@@ -105,13 +105,21 @@ def running(command, url, env):
 
 
 @contextmanager
-def simulator(latency_ms):
-    """The standalone simulator answering every WeChat call after ``latency_ms``."""
+def simulator_process(latency_ms):
+    """The standalone simulator answering every WeChat call after ``latency_ms``; yields
+    (base URL, its process)."""
     port = free_port()
     command = [BIN / "flask", "--app", "wxlogin", "--debug", "simulator", "--port", str(port),
                "--latency-ms", str(latency_ms)]
-    with running(command, f"http://127.0.0.1:{port}/sns/jscode2session", environment()):
-        yield f"http://127.0.0.1:{port}"
+    with running(command, f"http://127.0.0.1:{port}/sns/jscode2session", environment()) as process:
+        yield f"http://127.0.0.1:{port}", process
+
+
+@contextmanager
+def simulator(latency_ms):
+    """As ``simulator_process``; yields the base URL."""
+    with simulator_process(latency_ms) as (url, _process):
+        yield url
 
 
 @contextmanager
@@ -146,6 +154,19 @@ def peak_memory_mib(master):
         status = Path(f"/proc/{pid}/status").read_text()
         peaks.append(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024)
     return max(peaks)
+
+
+def cpu_ms(pids):
+    """User + system CPU time of each live process of ``pids``, in ms: {pid: ms}."""
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    times = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except FileNotFoundError:
+            continue  # gone since it was listed
+        times[pid] = (int(fields[11]) + int(fields[12])) * tick_ms  # utime, stime
+    return times
 
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}

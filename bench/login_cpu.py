@@ -12,10 +12,8 @@ ratio of two throughputs measured side by side.
 
 import argparse
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from pathlib import Path
 
 import harness
 import requests
@@ -23,37 +21,11 @@ import sqlalchemy as sa
 
 USERS = 1000  # login.lua's pool of returning users (its USERS)
 
-TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_ms(pids):
-    """User + system CPU time of each live process of ``pids``, in ms: {pid: ms}."""
-    times = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        except FileNotFoundError:
-            continue  # gone since it was listed
-        times[pid] = (int(fields[11]) + int(fields[12])) * TICK_MS  # utime, stime
-    return times
 
 
 def spent(before, after):
     """CPU ms spent between two readings; a process new since ``before`` counts in full."""
     return sum(ms - before.get(pid, 0.0) for pid, ms in after.items())
-
-
-def simulator_pid(url):
-    """The standalone simulator serving ``url`` (harness.simulator does not hand it out)."""
-    port = url.rsplit(":", 1)[1]
-    for proc in Path("/proc").iterdir():
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"simulator" in argv and port.encode() in argv:
-            return int(proc.name)
-    raise RuntimeError(f"no simulator process for {url}")
 
 
 class Logins:
@@ -90,22 +62,23 @@ def log_everyone_in(url, tag="warm-up"):
 def login_run(url, worker, simulator, logins, seconds, connections):
     """One wrk run of logins, with the CPU each process spent on them."""
     backends = logins.backends()
-    count, worker_ms, sim_ms, pg_ms = logins.count(), cpu_ms([worker]), cpu_ms([simulator]), cpu_ms(backends)
+    count, pg_ms = logins.count(), harness.cpu_ms(backends)
+    worker_ms, sim_ms = harness.cpu_ms([worker]), harness.cpu_ms([simulator])
     result = harness.wrk(f"{url}/wx/login", script="login.lua", connections=connections, seconds=seconds)
     done = logins.count() - count
-    after_pg = cpu_ms(set(backends) | set(logins.backends()))
+    after_pg = harness.cpu_ms(set(backends) | set(logins.backends()))
     per_login = lambda ms: ms / done if done else float("nan")  # noqa: E731
     return {**result, "logins": done,
-            "worker_cpu_ms": per_login(spent(worker_ms, cpu_ms([worker]))),
-            "simulator_cpu_ms": per_login(spent(sim_ms, cpu_ms([simulator]))),
+            "worker_cpu_ms": per_login(spent(worker_ms, harness.cpu_ms([worker]))),
+            "simulator_cpu_ms": per_login(spent(sim_ms, harness.cpu_ms([simulator]))),
             "postgres_cpu_ms": per_login(spent(pg_ms, after_pg))}
 
 
 def bare_run(url, worker, seconds, connections):
-    before = cpu_ms([worker])
+    before = harness.cpu_ms([worker])
     result = harness.wrk(f"{url}/bare", connections=connections, seconds=seconds)
     answered = result["rps"] * seconds  # near enough for the yardstick
-    return {**result, "worker_cpu_ms": spent(before, cpu_ms([worker])) / answered}
+    return {**result, "worker_cpu_ms": spent(before, harness.cpu_ms([worker])) / answered}
 
 
 def measure(rounds=3, seconds=8, connections=64):
@@ -113,12 +86,12 @@ def measure(rounds=3, seconds=8, connections=64):
     route's req/s; each figure the median of ``rounds`` interleaved runs."""
     harness.reset_database()
     logins = Logins()
-    with ExitStack() as stack:  # harness.service(0), with the simulator's URL kept, to find it
-        simulator_url = stack.enter_context(harness.simulator(0))
+    with ExitStack() as stack:  # harness.service(0), with the simulator process kept
+        simulator_url, simulator_process = stack.enter_context(harness.simulator_process(0))
         url, master = stack.enter_context(harness.gunicorn(WX_API_BASE=simulator_url, WEB_CONCURRENCY="1"))
         bare_url, bare_master = stack.enter_context(harness.gunicorn("bare_app:app", WEB_CONCURRENCY="1"))
         worker, bare_worker = harness.worker_pids(master)[0], harness.worker_pids(bare_master)[0]
-        simulator = simulator_pid(simulator_url)
+        simulator = simulator_process.pid
         runs = {
             "login": lambda: login_run(url, worker, simulator, logins, seconds, connections),
             "bare": lambda: bare_run(bare_url, bare_worker, seconds, connections),

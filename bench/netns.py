@@ -97,8 +97,7 @@ def topology(stack, scratch):
 
 
 def cpu_seconds(pids):
-    return sum(sum(int(f) for f in Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[11:13])
-               for p in pids) / os.sysconf("SC_CLK_TCK")
+    return sum(harness.cpu_ms(pids).values()) / 1000
 
 
 def backends(stack, scratch, host, pre):
